@@ -1,0 +1,366 @@
+//! The Branch aggregate (відділення): a named place of a partner, with the address citizens see
+//! and the mailbox that receives copies — but only once that mailbox is confirmed.
+
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::identifiers::{EmailAddress, IdentifierError};
+use crate::names::{BranchName, NameError};
+use crate::partner::PartnerStatus;
+use crate::{RuleViolation, EVENT_VERSION};
+
+/// The branch's address, in the fields Diia's partner API uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchAddress {
+    pub region: String,
+    #[serde(default)]
+    pub district: Option<String>,
+    pub locality: String,
+    pub street: String,
+    pub house: String,
+}
+
+impl BranchAddress {
+    fn normalised(self) -> Result<Self, BranchError> {
+        let clean = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let required = |field: &'static str, s: &str| {
+            let s = clean(s);
+            if s.is_empty() { Err(BranchError::AddressFieldMissing(field)) } else { Ok(s) }
+        };
+        Ok(Self {
+            region: required("region", &self.region)?,
+            district: self.district.map(|d| clean(&d)).filter(|d| !d.is_empty()),
+            locality: required("locality", &self.locality)?,
+            street: required("street", &self.street)?,
+            house: required("house", &self.house)?,
+        })
+    }
+
+    /// One line, as printed on copies and posters.
+    pub fn one_line(&self) -> String {
+        let mut parts = vec![self.region.as_str()];
+        if let Some(d) = &self.district {
+            parts.push(d);
+        }
+        parts.extend([self.locality.as_str(), self.street.as_str(), self.house.as_str()]);
+        parts.join(", ")
+    }
+}
+
+/// The confirmation code mailed to a branch's address. Codes are derived from a service secret,
+/// so no code is ever stored in the event log.
+pub trait EmailConfirmationCodes: Send + Sync {
+    fn code_for(&self, branch_id: &str, email: &EmailAddress, nonce: &str) -> String;
+}
+
+pub struct BranchServices {
+    pub codes: Arc<dyn EmailConfirmationCodes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BranchCommand {
+    Create {
+        branch_id: Uuid,
+        partner_id: Uuid,
+        partner_status: PartnerStatus,
+        name: String,
+        address: BranchAddress,
+        email: String,
+        /// Random, chosen by the caller; with the secret it determines the confirmation code.
+        confirmation_nonce: String,
+    },
+    ConfirmEmail { code: String },
+    ChangeEmail { email: String, confirmation_nonce: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BranchEvent {
+    Created { branch_id: Uuid, partner_id: Uuid, name: BranchName, address: BranchAddress },
+    EmailConfirmationRequested { email: EmailAddress, nonce: String },
+    EmailConfirmed { email: EmailAddress },
+}
+
+impl DomainEvent for BranchEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::Created { .. } => "BranchCreated",
+            Self::EmailConfirmationRequested { .. } => "BranchEmailConfirmationRequested",
+            Self::EmailConfirmed { .. } => "BranchEmailConfirmed",
+        }
+        .to_string()
+    }
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BranchError {
+    #[error("відділення вже існує")]
+    AlreadyExists,
+    #[error("відділення не знайдено")]
+    NotFound,
+    #[error("створювати відділення може лише партнер, що підписав заяву про приєднання")]
+    PartnerNotActive(PartnerStatus),
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("в адресі не заповнено поле «{0}»")]
+    AddressFieldMissing(&'static str),
+    #[error(transparent)]
+    Email(#[from] IdentifierError),
+    #[error("код підтвердження неправильний")]
+    WrongConfirmationCode,
+    #[error("електронну пошту вже підтверджено")]
+    EmailAlreadyConfirmed,
+}
+
+impl RuleViolation for BranchError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::AlreadyExists => "branch-already-exists",
+            Self::NotFound => "branch-not-found",
+            Self::PartnerNotActive(PartnerStatus::Suspended) => "partner-suspended",
+            Self::PartnerNotActive(_) => "onboarding-not-finished",
+            Self::Name(NameError::ForbiddenBranchName(_)) => "branch-name-forbidden",
+            Self::Name(_) => "branch-name-invalid",
+            Self::AddressFieldMissing(_) => "branch-address-incomplete",
+            Self::Email(_) => "email-invalid",
+            Self::WrongConfirmationCode => "email-confirmation-code-wrong",
+            Self::EmailAlreadyConfirmed => "email-already-confirmed",
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Branch {
+    branch_id: Option<Uuid>,
+    partner_id: Option<Uuid>,
+    name: Option<BranchName>,
+    address: Option<BranchAddress>,
+    email: Option<EmailAddress>,
+    pending_nonce: Option<String>,
+    email_confirmed: bool,
+}
+
+impl Branch {
+    pub fn exists(&self) -> bool {
+        self.branch_id.is_some()
+    }
+    pub fn partner_id(&self) -> Option<Uuid> {
+        self.partner_id
+    }
+    pub fn name(&self) -> Option<&BranchName> {
+        self.name.as_ref()
+    }
+    pub fn address(&self) -> Option<&BranchAddress> {
+        self.address.as_ref()
+    }
+    /// The mailbox copies go to: only a confirmed one.
+    pub fn confirmed_email(&self) -> Option<&EmailAddress> {
+        self.email.as_ref().filter(|_| self.email_confirmed)
+    }
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.email.as_ref()
+    }
+}
+
+impl Aggregate for Branch {
+    const TYPE: &'static str = "Branch";
+    type Command = BranchCommand;
+    type Event = BranchEvent;
+    type Error = BranchError;
+    type Services = BranchServices;
+
+    async fn handle(&mut self, command: BranchCommand, services: &BranchServices, sink: &EventSink<Self>) -> Result<(), BranchError> {
+        match command {
+            BranchCommand::Create { .. } if self.exists() => Err(BranchError::AlreadyExists),
+            BranchCommand::Create { branch_id, partner_id, partner_status, name, address, email, confirmation_nonce } => {
+                if partner_status != PartnerStatus::Active {
+                    return Err(BranchError::PartnerNotActive(partner_status));
+                }
+                let name = BranchName::parse(&name)?;
+                let address = address.normalised()?;
+                let email = EmailAddress::parse(&email)?;
+                sink.write(BranchEvent::Created { branch_id, partner_id, name, address }, self).await;
+                sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce }, self).await;
+                Ok(())
+            }
+            _ if !self.exists() => Err(BranchError::NotFound),
+            BranchCommand::ConfirmEmail { .. } if self.email_confirmed => Err(BranchError::EmailAlreadyConfirmed),
+            BranchCommand::ConfirmEmail { code } => {
+                let (Some(email), Some(nonce), Some(id)) = (&self.email, &self.pending_nonce, self.branch_id) else {
+                    return Err(BranchError::WrongConfirmationCode);
+                };
+                let expected = services.codes.code_for(&id.to_string(), email, nonce);
+                if !constant_time_eq(expected.trim().as_bytes(), code.trim().as_bytes()) {
+                    return Err(BranchError::WrongConfirmationCode);
+                }
+                let email = email.clone();
+                sink.write(BranchEvent::EmailConfirmed { email }, self).await;
+                Ok(())
+            }
+            BranchCommand::ChangeEmail { email, confirmation_nonce } => {
+                let email = EmailAddress::parse(&email)?;
+                sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce }, self).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: BranchEvent) {
+        match event {
+            BranchEvent::Created { branch_id, partner_id, name, address } => {
+                self.branch_id = Some(branch_id);
+                self.partner_id = Some(partner_id);
+                self.name = Some(name);
+                self.address = Some(address);
+            }
+            BranchEvent::EmailConfirmationRequested { email, nonce } => {
+                self.email = Some(email);
+                self.pending_nonce = Some(nonce);
+                self.email_confirmed = false;
+            }
+            BranchEvent::EmailConfirmed { .. } => {
+                self.pending_nonce = None;
+                self.email_confirmed = true;
+            }
+        }
+    }
+}
+
+/// Compares codes without leaking, through timing, how many leading characters matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    pub struct FixedCodes;
+    impl EmailConfirmationCodes for FixedCodes {
+        fn code_for(&self, _: &str, email: &EmailAddress, nonce: &str) -> String {
+            format!("{}-{nonce}", email.as_str().len())
+        }
+    }
+
+    pub fn branch_id() -> Uuid {
+        Uuid::from_u128(0xb1)
+    }
+    pub fn partner_id() -> Uuid {
+        Uuid::from_u128(0xa1)
+    }
+    pub fn address() -> BranchAddress {
+        BranchAddress {
+            region: "Тернопільська область".into(),
+            district: None,
+            locality: "м. Тернопіль".into(),
+            street: "вул. Руська".into(),
+            house: "12".into(),
+        }
+    }
+    fn create(partner_status: PartnerStatus, name: &str) -> BranchCommand {
+        BranchCommand::Create {
+            branch_id: branch_id(),
+            partner_id: partner_id(),
+            partner_status,
+            name: name.into(),
+            address: address(),
+            email: "desk@palazzo.ua".into(),
+            confirmation_nonce: "n1".into(),
+        }
+    }
+    pub fn created() -> Vec<BranchEvent> {
+        vec![
+            BranchEvent::Created {
+                branch_id: branch_id(),
+                partner_id: partner_id(),
+                name: BranchName::parse("Готель «Палаццо»").unwrap(),
+                address: address(),
+            },
+            BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("desk@palazzo.ua").unwrap(), nonce: "n1".into() },
+        ]
+    }
+    pub fn confirmed() -> Vec<BranchEvent> {
+        let mut events = created();
+        events.push(BranchEvent::EmailConfirmed { email: EmailAddress::parse("desk@palazzo.ua").unwrap() });
+        events
+    }
+    fn branch() -> TestFramework<Branch> {
+        TestFramework::with(BranchServices { codes: Arc::new(FixedCodes) })
+    }
+
+    #[tokio::test]
+    async fn an_active_partner_creates_a_branch_and_its_mailbox_awaits_confirmation() {
+        branch().given_no_previous_events().when_async(create(PartnerStatus::Active, "Готель «Палаццо»")).await.then_expect_events(created());
+    }
+
+    #[tokio::test]
+    async fn no_branch_before_the_accession_application_is_signed() {
+        for status in [PartnerStatus::Unregistered, PartnerStatus::Onboarding, PartnerStatus::Suspended] {
+            branch()
+                .given_no_previous_events()
+                .when_async(create(status, "Готель «Палаццо»"))
+                .await
+                .then_expect_error_message(&BranchError::PartnerNotActive(status).to_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn forbidden_names_are_refused_with_the_name_quoted() {
+        branch()
+            .given_no_previous_events()
+            .when_async(create(PartnerStatus::Active, "Дiя  готель"))
+            .await
+            .then_expect_error_message(&NameError::ForbiddenBranchName("Дiя готель".into()).to_string());
+    }
+
+    #[tokio::test]
+    async fn the_mailbox_is_confirmed_only_with_the_right_code() {
+        branch()
+            .given(created())
+            .when_async(BranchCommand::ConfirmEmail { code: "nope".into() })
+            .await
+            .then_expect_error_message(&BranchError::WrongConfirmationCode.to_string());
+        branch()
+            .given(created())
+            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
+            .await
+            .then_expect_events(vec![confirmed()[2].clone()]);
+        branch()
+            .given(confirmed())
+            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
+            .await
+            .then_expect_error_message(&BranchError::EmailAlreadyConfirmed.to_string());
+    }
+
+    #[tokio::test]
+    async fn changing_the_mailbox_needs_a_new_confirmation() {
+        let mut b = Branch::default();
+        for e in confirmed() {
+            b.apply(e);
+        }
+        assert!(b.confirmed_email().is_some());
+        b.apply(BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("new@palazzo.ua").unwrap(), nonce: "n2".into() });
+        assert_eq!(b.confirmed_email(), None);
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_address_is_refused() {
+        let mut cmd = create(PartnerStatus::Active, "Готель «Палаццо»");
+        if let BranchCommand::Create { address, .. } = &mut cmd {
+            address.street = "  ".into();
+        }
+        branch()
+            .given_no_previous_events()
+            .when_async(cmd)
+            .await
+            .then_expect_error_message(&BranchError::AddressFieldMissing("street").to_string());
+    }
+}

@@ -1,0 +1,276 @@
+//! Identifiers and contact data with their real check rules: ЄДРПОУ, РНОКПП, e-mail, phone.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("ЄДРПОУ має складатися з 8 цифр")]
+    EdrpouFormat,
+    #[error("ЄДРПОУ {0}: неправильне контрольне число")]
+    EdrpouChecksum(String),
+    #[error("РНОКПП має складатися з 10 цифр")]
+    RnokppFormat,
+    #[error("РНОКПП {0}: неправильне контрольне число")]
+    RnokppChecksum(String),
+    #[error("«{0}» не схоже на адресу електронної пошти")]
+    Email(String),
+    #[error("«{0}» не схоже на український номер телефону (+380XXXXXXXXX)")]
+    Phone(String),
+}
+
+fn all_digits(s: &str, len: usize) -> Option<Vec<u32>> {
+    if s.len() != len {
+        return None;
+    }
+    s.chars().map(|c| c.to_digit(10)).collect()
+}
+
+/// ЄДРПОУ: the 8-digit code of a legal entity, with its check digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Edrpou(String);
+
+impl Edrpou {
+    pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
+        let raw = raw.trim();
+        let digits = all_digits(raw, 8).ok_or(IdentifierError::EdrpouFormat)?;
+        if edrpou_check_digit(&digits) != digits[7] {
+            return Err(IdentifierError::EdrpouChecksum(raw.to_string()));
+        }
+        Ok(Self(raw.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The State Statistics Service's rule: weights 1..7 (or 7,1..6 for codes between 30 and 60
+/// million); if the remainder is 10, weights plus two; a second remainder of 10 counts as 0.
+fn edrpou_check_digit(d: &[u32]) -> u32 {
+    let number: u32 = d.iter().fold(0, |acc, x| acc * 10 + x);
+    let base: [u32; 7] = if (30_000_000..60_000_000).contains(&number) {
+        [7, 1, 2, 3, 4, 5, 6]
+    } else {
+        [1, 2, 3, 4, 5, 6, 7]
+    };
+    let sum = |extra: u32| -> u32 {
+        d[..7]
+            .iter()
+            .zip(base.iter())
+            .map(|(x, w)| x * (w + extra))
+            .sum::<u32>()
+            % 11
+    };
+    let first = sum(0);
+    let rem = if first == 10 { sum(2) } else { first };
+    if rem == 10 {
+        0
+    } else {
+        rem
+    }
+}
+
+impl TryFrom<String> for Edrpou {
+    type Error = IdentifierError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+impl From<Edrpou> for String {
+    fn from(value: Edrpou) -> Self {
+        value.0
+    }
+}
+impl fmt::Display for Edrpou {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// РНОКПП: a natural person's 10-digit taxpayer number. Its first five digits count days from
+/// 1899-12-31 (the date of birth), the ninth is odd for men, the tenth is a check digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rnokpp(String);
+
+impl Rnokpp {
+    pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
+        let raw = raw.trim();
+        let digits = all_digits(raw, 10).ok_or(IdentifierError::RnokppFormat)?;
+        if rnokpp_check_digit(&digits) != digits[9] {
+            return Err(IdentifierError::RnokppChecksum(raw.to_string()));
+        }
+        Ok(Self(raw.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The date of birth encoded in the first five digits.
+    pub fn birth_date(&self) -> Option<chrono::NaiveDate> {
+        let days: i64 = self.0[..5].parse().ok()?;
+        chrono::NaiveDate::from_ymd_opt(1899, 12, 31)?.checked_add_signed(chrono::Duration::days(days))
+    }
+    /// Computes the check digit for nine leading digits: for making valid demo data.
+    pub fn with_check_digit(first_nine: &str) -> Result<Self, IdentifierError> {
+        let digits = all_digits(first_nine, 9).ok_or(IdentifierError::RnokppFormat)?;
+        let mut full = digits.clone();
+        full.push(0);
+        let check = rnokpp_check_digit(&full);
+        Ok(Self(format!("{first_nine}{check}")))
+    }
+}
+
+fn rnokpp_check_digit(d: &[u32]) -> u32 {
+    const WEIGHTS: [i64; 9] = [-1, 5, 7, 9, 4, 6, 10, 5, 7];
+    let sum: i64 = d[..9].iter().zip(WEIGHTS).map(|(x, w)| *x as i64 * w).sum();
+    (sum.rem_euclid(11) % 10) as u32
+}
+
+impl TryFrom<String> for Rnokpp {
+    type Error = IdentifierError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+impl From<Rnokpp> for String {
+    fn from(value: Rnokpp) -> Self {
+        value.0
+    }
+}
+impl fmt::Display for Rnokpp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address as a mailbox accepts it: one `@`, a dotted domain, no spaces. The domain is
+/// lower-cased; the local part is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
+        let raw = raw.trim();
+        let bad = || IdentifierError::Email(raw.to_string());
+        let (local, domain) = raw.rsplit_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != ',' && c != '<' && c != '>' && c != '"');
+        if !domain_ok || !local_ok || raw.len() > 254 {
+            return Err(bad());
+        }
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for EmailAddress {
+    type Error = IdentifierError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+impl From<EmailAddress> for String {
+    fn from(value: EmailAddress) -> Self {
+        value.0
+    }
+}
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Ukrainian phone number, stored as +380XXXXXXXXX. Spaces, dashes and brackets are accepted on
+/// input, as is the national form 0XXXXXXXXX.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
+        let digits: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let national = digits
+            .strip_prefix("+380")
+            .or_else(|| digits.strip_prefix("380"))
+            .map(str::to_string)
+            .or_else(|| digits.strip_prefix('0').map(str::to_string));
+        match national {
+            Some(n) if n.len() == 9 && n.chars().all(|c| c.is_ascii_digit()) => {
+                Ok(Self(format!("+380{n}")))
+            }
+            _ => Err(IdentifierError::Phone(raw.trim().to_string())),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for PhoneNumber {
+    type Error = IdentifierError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+impl From<PhoneNumber> for String {
+    fn from(value: PhoneNumber) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edrpou_accepts_real_codes_and_rejects_a_changed_digit() {
+        // Public codes of well-known bodies.
+        for code in ["00032129", "14360570", "00013480", "43395033", "37508596"] {
+            assert!(Edrpou::parse(code).is_ok(), "{code} should be valid");
+        }
+        assert_eq!(
+            Edrpou::parse("00032128"),
+            Err(IdentifierError::EdrpouChecksum("00032128".into()))
+        );
+        assert_eq!(Edrpou::parse("1436057"), Err(IdentifierError::EdrpouFormat));
+        assert_eq!(Edrpou::parse("1436057a"), Err(IdentifierError::EdrpouFormat));
+    }
+
+    #[test]
+    fn rnokpp_checks_its_last_digit_and_knows_the_birth_date() {
+        let made = Rnokpp::with_check_digit("321456789").unwrap();
+        assert!(Rnokpp::parse(made.as_str()).is_ok());
+        let mut wrong = made.as_str().to_string();
+        let last = wrong.pop().unwrap().to_digit(10).unwrap();
+        wrong.push(char::from_digit((last + 1) % 10, 10).unwrap());
+        assert!(matches!(Rnokpp::parse(&wrong), Err(IdentifierError::RnokppChecksum(_))));
+        assert_eq!(Rnokpp::parse("12345"), Err(IdentifierError::RnokppFormat));
+        // 32145 days after 1899-12-31 is 1988-01-04.
+        assert_eq!(made.birth_date(), chrono::NaiveDate::from_ymd_opt(1988, 1, 4));
+    }
+
+    #[test]
+    fn email_and_phone_are_normalised() {
+        assert_eq!(EmailAddress::parse(" Hotel@Palazzo.UA ").unwrap().as_str(), "Hotel@palazzo.ua");
+        for bad in ["no-at.ua", "a@b", "a b@c.ua", "a@.ua", "@c.ua"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(PhoneNumber::parse("(067) 123-45-67").unwrap().as_str(), "+380671234567");
+        assert_eq!(PhoneNumber::parse("+380 67 123 45 67").unwrap().as_str(), "+380671234567");
+        assert!(PhoneNumber::parse("12345").is_err());
+    }
+}
