@@ -46,6 +46,7 @@ CREATE TABLE share_requests_view
     documents         jsonb       NOT NULL,
     status            text        NOT NULL,
     opened_at         timestamptz NOT NULL,
+    expires_at        timestamptz NOT NULL,
     sent_at           timestamptz,
     delivered_at      timestamptz,
     failure_reason    text

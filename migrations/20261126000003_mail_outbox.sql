@@ -16,3 +16,13 @@ CREATE TABLE mail_outbox
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE status = 'pending';
+
+CREATE FUNCTION mail_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('diia_qr_mail', '');
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER mail_outbox_notify
+    AFTER INSERT ON mail_outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION mail_outbox_notify();

@@ -23,3 +23,20 @@ pub trait RuleViolation: std::error::Error {
         None
     }
 }
+
+#[cfg(test)]
+mod architecture {
+    /// `domain` does no IO: no database, HTTP, mail, crypto library or filesystem crate may
+    /// become its dependency. Adding one must fail here and be argued in ARCHITECTURE.md.
+    #[test]
+    fn the_domain_depends_on_no_io_crate() {
+        const ALLOWED: &[&str] = &["cqrs-es", "async-trait", "serde", "serde_json", "thiserror", "chrono", "uuid", "base64"];
+        let manifest = include_str!("../Cargo.toml");
+        let deps = manifest.split("[dependencies]").nth(1).expect("a [dependencies] table");
+        let deps = deps.split("\n[").next().unwrap_or(deps);
+        for line in deps.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let name = line.split(['=', '.']).next().unwrap_or(line).trim();
+            assert!(ALLOWED.contains(&name), "`{name}` is not an allowed dependency of the pure domain");
+        }
+    }
+}

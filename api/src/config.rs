@@ -1,0 +1,53 @@
+//! Configuration: embedded defaults, overridden by command-line flags or environment variables.
+
+use std::path::PathBuf;
+
+/// Where copies and confirmation codes are mailed.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    /// Each message as an `.eml` file in a folder.
+    Folder(PathBuf),
+    /// An SMTP server, by a lettre connection URL (`smtp://host:25`, `smtp://host:587?tls=required`, `smtps://…`).
+    Smtp(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interface to listen on; loopback by default.
+    pub host: String,
+    /// `0` picks a free port.
+    pub port: u16,
+    /// Use this PostgreSQL server; without it, a private cluster is started in `data_dir/postgres`.
+    pub database_url: Option<String>,
+    /// Keys, the embedded cluster and (by default) the mail folder live here.
+    pub data_dir: PathBuf,
+    /// Base of the links in QR codes; defaults to the address the server listens on.
+    pub public_base_url: Option<String>,
+    pub mail: MailConfig,
+    pub mail_from: String,
+    pub share_ttl_seconds: i64,
+    /// First retry delay of a failed delivery, doubled each time (with jitter).
+    pub delivery_first_retry_ms: u64,
+    pub delivery_max_attempts: u32,
+    /// SMTP timeout for one exchange.
+    pub smtp_timeout_secs: u64,
+}
+
+impl Config {
+    /// The embedded defaults: everything under `data_dir`, mail to `data_dir/outbox`.
+    pub fn with_data_dir(data_dir: PathBuf) -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            database_url: None,
+            mail: MailConfig::Folder(data_dir.join("outbox")),
+            data_dir,
+            public_base_url: None,
+            mail_from: "Дія.QR <noreply@diia-qr.localhost>".into(),
+            share_ttl_seconds: 15 * 60,
+            delivery_first_retry_ms: 2_000,
+            delivery_max_attempts: 8,
+            smtp_timeout_secs: 20,
+        }
+    }
+}

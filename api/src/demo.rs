@@ -1,0 +1,180 @@
+//! `diia-qr demo --out DIR`: the whole flow, partner to mailbox, against a fresh embedded
+//! instance. It prints each step and leaves in DIR the QR codes (SVG), every delivered e-mail
+//! (.eml) and the CA certificate that verifies the copies' signatures.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use diia_qr::citizen_services::{demo_citizens, DemoCitizen};
+use diia_qr::config::{Config, MailConfig};
+use diia_qr::engine::{Engine, PartnerIdentity, OFFER_VERSION};
+use diia_qr::startup::Application;
+use diia_qr_domain::branch::BranchAddress;
+use diia_qr_domain::documents::DocumentType as T;
+use diia_qr_domain::identifiers::Edrpou;
+use diia_qr_domain::partner::{Head, PartnerKind};
+use diia_qr_domain::service::LegalBasis;
+use diia_qr_domain::share_request::{DocumentChoice, ShareStatus};
+use uuid::Uuid;
+
+fn step(text: &str) {
+    println!("• {text}");
+}
+
+fn citizen<'a>(all: &'a [DemoCitizen], surname: &str) -> &'a DemoCitizen {
+    all.iter().find(|c| c.full_name.contains(surname)).expect("seeded citizen")
+}
+
+/// Waits for a letter whose file name starts with `prefix`: mail is written by the delivery
+/// worker after the command, not by it.
+async fn wait_for_mail(dir: &Path, prefix: &str, timeout: Duration) -> anyhow::Result<PathBuf> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".eml")));
+        if let Some(path) = found {
+            return Ok(path);
+        }
+        if Instant::now() > deadline {
+            bail!("лист {prefix}*.eml не з'явився за {} с", timeout.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn run(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("тека {}", out.display()))?;
+    let out = out.canonicalize()?;
+    let state = std::env::temp_dir().join(format!("diia-qr-demo-{}", Uuid::new_v4().simple()));
+    let mut config = Config::with_data_dir(state.clone());
+    config.port = 0;
+    config.mail = MailConfig::Folder(out.clone());
+    step(&format!("Запускаю Дія.QR із власним PostgreSQL у {}", state.display()));
+    let app = Application::build(config).await?;
+    let result = flow(&app, &out).await;
+    app.shutdown().await;
+    let _ = std::fs::remove_dir_all(&state);
+    result
+}
+
+async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
+    let engine: &Engine = &app.engine;
+    step(&format!("Сервер слухає на {}", app.base_url()));
+
+    let who = PartnerIdentity {
+        kind: PartnerKind::LegalEntity { edrpou: Edrpou::parse("45172831")? },
+        organisation_name: "ТОВ «Готель „Палаццо“»".into(),
+        head: Head { rnokpp: diia_qr_domain::identifiers::Rnokpp::with_check_digit("312450218")?, full_name: "Ґарбуз Марія Олексіївна".into() },
+    };
+    engine.register_partner(&who).await?;
+    step(&format!("Партнер «{}» увійшов із КЕП керівника ({}) і зареєструвався", who.organisation_name, who.head.full_name));
+    engine.fill_profile(&who, "director@palazzo.example", "+380 67 123 45 67", "123456789").await?;
+    engine.accept_offer(&who, OFFER_VERSION, &diia_qr::engine::offer_sha256()).await?;
+    engine.sign_accession_application(&who).await?;
+    step("Профіль заповнено, оферту прийнято, заяву про приєднання підписано — тепер це партнер");
+
+    let address = BranchAddress {
+        region: "Тернопільська область".into(),
+        district: None,
+        locality: "м. Тернопіль".into(),
+        street: "вул. Руська".into(),
+        house: "12".into(),
+    };
+    let mailbox = "reception@palazzo.example";
+    let branch_id = engine.create_branch(&who, "Готель «Палаццо»", address, mailbox).await?;
+    step(&format!("Відділення «Готель «Палаццо»» створено; лист із кодом підтвердження надіслано на {mailbox}"));
+    let letter = wait_for_mail(out, &format!("branch-{branch_id}"), Duration::from_secs(30)).await?;
+    let code = confirmation_code(&std::fs::read_to_string(&letter)?).context("у листі підтвердження немає коду")?;
+    engine.confirm_branch_email(branch_id, &code).await?;
+    step(&format!("Пошту підтверджено кодом {code} із листа {}", letter.file_name().unwrap_or_default().to_string_lossy()));
+
+    let basis = |s: &str| LegalBasis { acknowledged: true, statement: s.into() };
+    let services = [
+        ("для поселення у готель", vec![T::InternalPassport, T::TaxpayerCard], 30, "ст. 11 Закону «Про захист персональних даних»: договір про надання готельних послуг"),
+        ("для оренди автомобіля, для надання послуг паркування", vec![T::DriverLicense, T::VehicleLicense], 90, "договір оренди та Правила паркування"),
+        ("для поселення дітей разом із батьками", vec![T::InternalPassport, T::BirthCertificate], 30, "договір про надання готельних послуг"),
+        ("для поселення у студентський гуртожиток", vec![T::StudentIdCard, T::ReferenceInternallyDisplacedPerson, T::ForeignPassport], 365, "договір найму житла у гуртожитку"),
+    ];
+    let mut links = Vec::new();
+    for (i, (names, documents, retention, why)) in services.into_iter().enumerate() {
+        let service_id = engine.create_service(&who, branch_id, names, documents.clone(), basis(why), retention).await?;
+        let qr = engine.issue_qr(&who, service_id).await?;
+        let svg = diia_qr_projections::qr::qr_svg(&qr.link)?;
+        let file = out.join(format!("qr-{}.svg", i + 1));
+        std::fs::write(&file, svg)?;
+        step(&format!("Послуга «{names}» ({} док.) — QR {}: {}", documents.len(), file.file_name().unwrap_or_default().to_string_lossy(), qr.link));
+        links.push(qr.link);
+    }
+
+    let citizens = demo_citizens();
+    let olha = citizen(&citizens, "Єрмоленко");
+    match engine.scan(&olha.rnokpp, &links[1]).await {
+        Err(e) => step(&format!("{} сканує QR оренди авто — відмова одразу, до фотоверифікації: {e}", olha.full_name)),
+        Ok(_) => bail!("запит без потрібних документів мав бути відхилений"),
+    }
+
+    let journeys: [(&str, usize, Vec<(T, &str)>); 4] = [
+        ("Їжакевич", 0, vec![]),
+        ("Олійник", 1, vec![(T::VehicleLicense, "СХК 204617")]),
+        ("Ґонта", 2, vec![(T::BirthCertificate, "I-ТР 519064")]),
+        ("Їжакевич", 3, vec![]),
+    ];
+    let mut sent = Vec::new();
+    for (surname, link, choices) in journeys {
+        let c = citizen(&citizens, surname);
+        let id = engine.scan(&c.rnokpp, &links[link]).await?;
+        let share = engine.share_request(&c.rnokpp, id).await?;
+        let snap = share.snapshot().context("знімок запиту")?;
+        step(&format!("{} сканує QR: «{}», {}; мета: {}", c.full_name, snap.organisation_name, snap.branch_address, snap.service_names.join(", ")));
+        if !choices.is_empty() {
+            let choices: Vec<DocumentChoice> = choices.into_iter().map(|(t, id)| DocumentChoice { document_type: t, document_id: id.into() }).collect();
+            let labels: Vec<String> = share
+                .candidates()
+                .iter()
+                .filter(|cand| choices.iter().any(|ch| ch.document_id == cand.document_id))
+                .map(|cand| cand.label.clone())
+                .collect();
+            engine.choose_documents(&c.rnokpp, id, choices).await?;
+            step(&format!("  обирає документ: {}", labels.join(", ")));
+        }
+        engine.verify_photo(&c.rnokpp, id, b"selfie".to_vec()).await?;
+        engine.confirm(&c.rnokpp, id, &c.signature_code).await?;
+        engine.send(&c.rnokpp, id).await?;
+        step("  фотоверифікацію пройдено, згоду підписано Дія.Підписом, копії надіслано");
+        sent.push((c.rnokpp.clone(), id));
+    }
+
+    for (rnokpp, id) in &sent {
+        let eml = wait_for_mail(out, &format!("share-{id}"), Duration::from_secs(60)).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while engine.share_request(rnokpp, *id).await?.status() != ShareStatus::Delivered {
+            if Instant::now() > deadline {
+                bail!("запит {id} не позначено доставленим");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        step(&format!("Лист {} доставлено; громадянин бачить «Виконано»", eml.file_name().unwrap_or_default().to_string_lossy()));
+    }
+
+    let ca: PathBuf = out.join("diia-qr-dev-ca.pem");
+    std::fs::write(&ca, &app.ca_pem)?;
+    step(&format!("Сертифікат ЦС для перевірки підписів: {}", ca.display()));
+    println!(
+        "\nПеревірити копію: витягніть вкладення з .eml і виконайте\n  openssl cms -verify -binary -inform DER -in COPY.p7s -content COPY.pdf -CAfile {} -out /dev/null",
+        ca.display()
+    );
+    Ok(())
+}
+
+/// The eight-digit code in a confirmation letter (a single base64 text part).
+pub fn confirmation_code(eml: &str) -> Option<String> {
+    use base64::prelude::{Engine as _, BASE64_STANDARD};
+    let (_, body) = eml.split_once("\r\n\r\n")?;
+    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let text = String::from_utf8(BASE64_STANDARD.decode(compact).ok()?).ok()?;
+    let after = text.split_once("Код підтвердження:")?.1.trim_start();
+    Some(after.chars().take_while(char::is_ascii_digit).collect()).filter(|c: &String| c.len() == 8)
+}

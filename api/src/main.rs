@@ -1,0 +1,112 @@
+//! `diia-qr`: run the engine (`serve`) or the end-to-end demonstration (`demo`).
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use diia_qr::config::{Config, MailConfig};
+use diia_qr::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "diia-qr", version, about = "Дія.QR: копії документів громадян на пошту організації")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP API. Without DATABASE_URL it starts and owns a private PostgreSQL cluster.
+    Serve {
+        #[arg(long, env = "DIIA_QR_PORT", default_value_t = 8080)]
+        port: u16,
+        #[arg(long, env = "DIIA_QR_HOST", default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
+        data_dir: PathBuf,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Base of the links printed in QR codes.
+        #[arg(long, env = "DIIA_QR_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Send mail over SMTP (lettre URL: smtp://host:25, smtp://host:587?tls=required, smtps://user:pass@host).
+        #[arg(long, env = "DIIA_QR_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Without SMTP, mail goes to this folder as .eml files (default: DATA_DIR/outbox).
+        #[arg(long, env = "DIIA_QR_MAIL_DIR")]
+        mail_dir: Option<PathBuf>,
+        #[arg(long, env = "DIIA_QR_MAIL_FROM")]
+        mail_from: Option<String>,
+    },
+    /// Runs the whole flow against a fresh embedded instance and leaves the QR, the e-mails and
+    /// the CA certificate in OUT.
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("помилка: не вдалося запустити tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("помилка: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from } => {
+            let mut config = Config::with_data_dir(data_dir);
+            config.port = port;
+            config.host = host;
+            config.database_url = database_url;
+            config.public_base_url = public_url;
+            if let Some(url) = smtp_url {
+                config.mail = MailConfig::Smtp(url);
+            } else if let Some(dir) = mail_dir {
+                config.mail = MailConfig::Folder(dir);
+            }
+            if let Some(from) = mail_from {
+                config.mail_from = from;
+            }
+            let mail = match &config.mail {
+                MailConfig::Folder(dir) => format!("листи — у теку {}", dir.display()),
+                MailConfig::Smtp(_) => "листи — через SMTP".to_string(),
+            };
+            let app = Application::build(config).await.context("не вдалося запустити Дія.QR")?;
+            println!("Дія.QR слухає на {} ({mail}). Ctrl+C — зупинити.", app.base_url());
+            shutdown_signal().await?;
+            println!("Зупиняюся…");
+            app.shutdown().await;
+            Ok(())
+        }
+        Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
+    }
+}
+
+/// Ctrl+C or SIGTERM (what service managers and CI send).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("Ctrl+C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

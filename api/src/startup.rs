@@ -1,0 +1,204 @@
+//! Builds and runs the whole engine: database (given or embedded), migrations, keys, the command
+//! side, the log followers, the delivery worker, the expiry sweeper and the HTTP server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diia_qr_domain::share_request::ShareRequestServices;
+use diia_qr_projections::cabinet::CabinetViews;
+use diia_qr_projections::codes::HmacConfirmationCodes;
+use diia_qr_projections::delivery::{DeliverySettings, DeliveryWorker};
+use diia_qr_projections::follower::{spawn_follower, Projection};
+use diia_qr_projections::mailer::{MailError, MailTransport};
+use diia_qr_projections::outbox::MailOutbox;
+use diia_qr_projections::seal::{DevPki, Seal, SealError};
+use diia_qr_projections::MIGRATOR;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::citizen_services::{demo_citizens, DemoRegistry, DevDiiaSignature, DevPhotoVerification};
+use crate::config::{Config, MailConfig};
+use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
+use crate::engine::{Engine, EngineSettings, ShareDeliveryOutcomes};
+use crate::http::{router, AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("вбудований PostgreSQL: {0}")]
+    EmbeddedPostgres(#[from] EmbeddedPgError),
+    #[error("база даних: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("міграції бази даних: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("ключі печатки: {0}")]
+    Seal(#[from] SealError),
+    #[error("пошта: {0}")]
+    Mail(#[from] MailError),
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("не вдалося відкрити порт {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("налаштування: {0}")]
+    Config(String),
+}
+
+pub struct Application {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    /// PEM of the certificates that verify the copies' seal.
+    pub ca_pem: String,
+    pub config: Config,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<Result<(), std::io::Error>>,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+/// A 32-byte secret kept in a file readable by its owner only, made on first start.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartupError> {
+    let file_err = |source| StartupError::File { path: path.to_path_buf(), source };
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => Ok(bytes),
+        Ok(_) => Err(StartupError::Config(format!("{} is shorter than 32 bytes", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut secret = vec![0u8; 32];
+            openssl::rand::rand_bytes(&mut secret).map_err(|e| StartupError::Config(e.to_string()))?;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(file_err)?;
+            f.write_all(&secret).map_err(file_err)?;
+            Ok(secret)
+        }
+        Err(e) => Err(file_err(e)),
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
+
+        let (database_url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let dir = data_dir.join("postgres");
+                let pg = tokio::task::spawn_blocking(move || -> Result<EmbeddedPostgres, EmbeddedPgError> {
+                    let pg = EmbeddedPostgres::start(&dir)?;
+                    pg.create_database("diia_qr")?;
+                    Ok(pg)
+                })
+                .await
+                .map_err(|e| StartupError::Config(e.to_string()))??;
+                (pg.database_url("diia_qr"), Some(pg))
+            }
+        };
+        let pool = PgPoolOptions::new().max_connections(24).acquire_timeout(Duration::from_secs(10)).connect(&database_url).await?;
+        MIGRATOR.run(&pool).await?;
+
+        let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
+        let (pki, seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
+        let ca_pem = seal.trust_anchors_pem()?;
+        let pki = Arc::new(pki);
+        let seal: Arc<dyn Seal> = Arc::new(seal);
+        let codes = Arc::new(HmacConfirmationCodes::new(&secret));
+
+        let addr = format!("{}:{}", config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+
+        let citizens = demo_citizens();
+        let citizen_services = ShareRequestServices {
+            registry: Arc::new(DemoRegistry::seeded()),
+            photo: Arc::new(DevPhotoVerification),
+            signature: Arc::new(DevDiiaSignature::new(pki.clone(), &citizens)),
+        };
+        let settings = EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
+        let engine = Arc::new(Engine::new(pool.clone(), secret, codes.clone(), citizen_services, settings));
+
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let projections: [Arc<dyn Projection>; 2] = [Arc::new(CabinetViews), Arc::new(MailOutbox)];
+        for p in projections {
+            tasks.push(spawn_follower(pool.clone(), p, stop_rx.clone()));
+        }
+        let transport = match &config.mail {
+            MailConfig::Folder(dir) => MailTransport::folder(dir),
+            MailConfig::Smtp(url) => MailTransport::smtp(url, Duration::from_secs(config.smtp_timeout_secs))?,
+        };
+        let from = config.mail_from.parse().map_err(|e| StartupError::Config(format!("адреса відправника «{}»: {e}", config.mail_from)))?;
+        let message_id_domain = url_host(&public_base_url);
+        let worker = Arc::new(DeliveryWorker {
+            pool: pool.clone(),
+            transport: Arc::new(transport),
+            seal,
+            codes,
+            outcomes: Arc::new(ShareDeliveryOutcomes(engine.clone())),
+            settings: DeliverySettings {
+                from,
+                message_id_domain,
+                max_attempts: config.delivery_max_attempts,
+                first_retry: Duration::from_millis(config.delivery_first_retry_ms),
+                lease: Duration::from_secs(config.smtp_timeout_secs * 3 + 30),
+            },
+        });
+        tasks.push(worker.spawn(stop_rx.clone()));
+        tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
+
+        let app = router(AppState { engine: engine.clone(), ca_pem: Arc::new(ca_pem.clone()) });
+        let mut server_stop = stop_rx.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = server_stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        tracing::info!(%addr, public_base_url, "Diia.QR engine started");
+        Ok(Self { addr, engine, ca_pem, config, stop, tasks, server, embedded })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and the workers, then the embedded cluster if this process owns one.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.engine.pool.close().await;
+        if let Some(mut pg) = self.embedded.take() {
+            let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
+        }
+    }
+}
+
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', ':']).next().unwrap_or("localhost");
+    if host.is_empty() { "localhost".into() } else { host.to_string() }
+}
+
+fn spawn_expiry_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = engine.expire_overdue().await {
+                tracing::warn!(error = %e, "expiry sweep");
+            }
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}

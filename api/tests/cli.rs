@@ -1,0 +1,115 @@
+//! The `diia-qr` binary as a person runs it: `serve` on its embedded defaults, and `demo`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("diia-qr-cli-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    assert!(found || std::env::var_os("CI").is_none(), "{tool} is required in CI");
+    found
+}
+
+#[test]
+fn serve_starts_its_own_postgres_prints_its_url_and_stops_cleanly() {
+    let data = temp_dir("serve");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_diia-qr"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(&data)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line on stdout").unwrap();
+    let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {first:?}"));
+    let addr = url.trim_start_matches("http://").to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "loopback only: {addr}");
+    assert!(http_get(&addr, "/health").contains("200 OK"));
+    let ca = http_get(&addr, "/api/v1/ca.pem");
+    assert!(ca.contains("BEGIN CERTIFICATE"), "{ca}");
+    assert!(data.join("postgres").join("PG_VERSION").exists(), "the cluster lives in the data folder");
+
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    assert!(!data.join("postgres").join("postmaster.pid").exists(), "the embedded cluster was stopped");
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+/// Extracts a letter's attachments with Python's `email` package; returns their file names.
+fn attachments(eml: &Path, into: &Path) -> Vec<String> {
+    let script = "import sys,os,email\nfrom email import policy\nm=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=policy.default)\nfor p in m.iter_attachments():\n    open(os.path.join(sys.argv[2],p.get_filename()),'wb').write(p.get_content()); print(p.get_filename())";
+    run(Command::new("python3").args(["-c", script]).arg(eml).arg(into)).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
+    let out = temp_dir("demo");
+    let stdout = run(Command::new(env!("CARGO_BIN_EXE_diia-qr")).args(["demo", "--out"]).arg(&out).env("RUST_LOG", "warn"));
+    assert!(stdout.contains("Мар'яна Ігорівна Їжакевич"), "{stdout}");
+    assert!(out.join("qr-1.svg").exists());
+    let ca = out.join("diia-qr-dev-ca.pem");
+    assert!(ca.exists());
+    let letters: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("share-"))
+        .collect();
+    assert_eq!(letters.len(), 4, "{letters:?}");
+    let unpacked = out.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let mut pdfs = 0;
+    for letter in letters {
+        for name in attachments(&letter, &unpacked).into_iter().filter(|n| n.ends_with(".pdf")) {
+            let pdf = unpacked.join(&name);
+            run(Command::new("openssl")
+                .args(["cms", "-verify", "-binary", "-inform", "DER", "-out", "/dev/null"])
+                .arg("-in")
+                .arg(pdf.with_extension("p7s"))
+                .arg("-content")
+                .arg(&pdf)
+                .arg("-CAfile")
+                .arg(&ca));
+            if tool_available("pdftotext") {
+                let text = run(Command::new("pdftotext").arg(&pdf).arg("-"));
+                assert!(text.contains("ТОВ «Готель „Палаццо“»") && text.contains("Копію сформовано"), "{name}:\n{text}");
+            }
+            pdfs += 1;
+        }
+    }
+    assert_eq!(pdfs, 9, "every requested document of the four shares");
+    std::fs::remove_dir_all(&out).unwrap();
+}

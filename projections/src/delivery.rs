@@ -1,0 +1,294 @@
+//! The delivery worker: drains the mail outbox. Each job is leased for a while (no transaction
+//! stays open across SMTP), rendered, signed and sent; then the outcome is recorded on the share
+//! request. Transient failures retry with exponential backoff and jitter; after the retry budget,
+//! or at a permanent refusal, the share is marked failed. A crash after sending and before
+//! recording re-sends the job once the lease lapses: at most one duplicate, with the same
+//! Message-ID.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diia_qr_domain::branch::EmailConfirmationCodes;
+use diia_qr_domain::documents::HeldDocument;
+use diia_qr_domain::share_request::ShareSnapshot;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Row};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::copies::{copy_id, file_stem, kyiv_time, days_uk, render_copy, CopyContext};
+use crate::mailer::{MailError, MailTransport};
+use crate::outbox::MailJob;
+use crate::seal::Seal;
+
+/// Records what became of a share's copies: on the ShareRequest aggregate, in the application.
+#[async_trait]
+pub trait DeliveryOutcomes: Send + Sync {
+    async fn delivered(&self, share_request_id: Uuid, accepted_at: DateTime<Utc>, message_id: &str) -> Result<(), String>;
+    async fn failed(&self, share_request_id: Uuid, at: DateTime<Utc>, reason: &str) -> Result<(), String>;
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub from: Mailbox,
+    /// The right-hand side of Message-IDs, e.g. the public host name.
+    pub message_id_domain: String,
+    pub max_attempts: u32,
+    pub first_retry: Duration,
+    pub lease: Duration,
+}
+
+pub struct DeliveryWorker {
+    pub pool: PgPool,
+    pub transport: Arc<MailTransport>,
+    pub seal: Arc<dyn Seal>,
+    pub codes: Arc<dyn EmailConfirmationCodes>,
+    pub outcomes: Arc<dyn DeliveryOutcomes>,
+    pub settings: DeliverySettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("job {0} does not decode: {1}")]
+    Decode(String, serde_json::Error),
+}
+
+struct ClaimedJob {
+    job_id: String,
+    attempts: i32,
+    job: MailJob,
+}
+
+/// One rendered and signed copy, ready to attach.
+pub struct SignedCopy {
+    pub document: HeldDocument,
+    pub stem: String,
+    pub pdf: Vec<u8>,
+    pub p7s: Vec<u8>,
+}
+
+/// Renders and seals every copy of a share. CPU-bound: call it off the async executor.
+pub fn sign_copies(seal: &dyn Seal, share_request_id: Uuid, snapshot: &ShareSnapshot, copies: &[HeldDocument], made_at: DateTime<Utc>) -> Result<Vec<SignedCopy>, String> {
+    let ctx = CopyContext {
+        share_request_id,
+        organisation_name: &snapshot.organisation_name,
+        branch_name: &snapshot.branch_name,
+        branch_address: &snapshot.branch_address,
+        purposes: &snapshot.service_names,
+        retention_days: snapshot.retention_days,
+        made_at,
+    };
+    copies
+        .iter()
+        .map(|document| {
+            let pdf = render_copy(document, &ctx).map_err(|e| format!("PDF: {e}"))?;
+            let p7s = seal.sign_detached(&pdf).map_err(|e| format!("печатка: {e}"))?;
+            Ok(SignedCopy { document: document.clone(), stem: file_stem(document, copy_id(share_request_id, document)), pdf, p7s })
+        })
+        .collect()
+}
+
+pub fn copies_message_id(share_request_id: Uuid, domain: &str) -> String {
+    format!("<share-{share_request_id}@{domain}>")
+}
+
+fn copies_message(settings: &DeliverySettings, share_request_id: Uuid, snapshot: &ShareSnapshot, signed: &[SignedCopy], made_at: DateTime<Utc>) -> Result<Message, String> {
+    let purposes = snapshot.service_names.join(", ");
+    let mut body = format!(
+        "Добрий день!\n\nГромадянин надіслав вам через Дія.QR копії документів.\n\n\
+         Організація: {}\nВідділення: {}, {}\nПослуга (мета обробки): {}\nКопії сформовано: {}\nСтрок зберігання копій: {}\n\nДокументи:\n",
+        snapshot.organisation_name, snapshot.branch_name, snapshot.branch_address, purposes, kyiv_time(made_at), days_uk(snapshot.retention_days)
+    );
+    for c in signed {
+        body.push_str(&format!("  • {} — {}.pdf, підпис {}.p7s\n", c.document.document_type.title_uk(), c.stem, c.stem));
+    }
+    body.push_str(
+        "\nКожну копію засвідчено кваліфікованою електронною печаткою: файл .p7s містить відокремлений підпис CMS \
+         до PDF з тією самою назвою.\n\nЦей лист надіслано автоматично; відповідати на нього не потрібно.\n",
+    );
+    let to: Mailbox = snapshot.recipient_email.as_str().parse().map_err(|e| format!("адреса отримувача: {e}"))?;
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
+    for c in signed {
+        parts = parts
+            .singlepart(Attachment::new(format!("{}.pdf", c.stem)).body(c.pdf.clone(), ContentType::parse("application/pdf").expect("static")))
+            .singlepart(Attachment::new(format!("{}.p7s", c.stem)).body(c.p7s.clone(), ContentType::parse("application/pkcs7-signature").expect("static")));
+    }
+    Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(format!("Дія.QR: копії документів — {purposes}"))
+        .message_id(Some(copies_message_id(share_request_id, &settings.message_id_domain)))
+        .date(made_at.into())
+        .multipart(parts)
+        .map_err(|e| e.to_string())
+}
+
+fn confirmation_message(settings: &DeliverySettings, branch_id: Uuid, branch_name: &str, email: &str, code: &str) -> Result<Message, String> {
+    let to: Mailbox = email.parse().map_err(|e| format!("адреса отримувача: {e}"))?;
+    let body = format!(
+        "Добрий день!\n\nЦю адресу вказано для відділення «{branch_name}» у Дія.QR. Сюди надходитимуть копії документів, \
+         якими громадяни діляться з відділенням.\n\nКод підтвердження: {code}\n\nВведіть його в кабінеті партнера \
+         (ідентифікатор відділення {branch_id}). Якщо ви не очікували цього листа, просто проігноруйте його.\n"
+    );
+    Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(format!("Дія.QR: підтвердіть пошту відділення «{branch_name}»"))
+        .message_id(Some(format!("<branch-{branch_id}-{}@{}>", uuid::Uuid::new_v4().simple(), settings.message_id_domain)))
+        // Base64 always, so a program reading the mailbox decodes it the one way.
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::Base64).body(body))
+        .map_err(|e| e.to_string())
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    // Falls back to no jitter if the RNG fails: never a reason to stop delivering.
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        return 1.0;
+    }
+    0.5 + f64::from(u16::from_be_bytes(b)) / f64::from(u16::MAX)
+}
+
+enum Outcome {
+    Accepted(DateTime<Utc>),
+    Failed(MailError),
+}
+
+impl DeliveryWorker {
+    async fn claim(&self) -> Result<Option<ClaimedJob>, DeliveryError> {
+        let row = sqlx::query(
+            "UPDATE mail_outbox SET leased_until = now() + make_interval(secs => $1), attempts = attempts + 1
+              WHERE job_id = (SELECT job_id FROM mail_outbox
+                               WHERE status = 'pending' AND next_attempt_at <= now()
+                                 AND (leased_until IS NULL OR leased_until < now())
+                               ORDER BY next_attempt_at
+                               LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING job_id, attempts, payload",
+        )
+        .bind(self.settings.lease.as_secs_f64())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let job_id: String = row.try_get("job_id")?;
+        let payload: serde_json::Value = row.try_get("payload")?;
+        let job = serde_json::from_value(payload).map_err(|e| DeliveryError::Decode(job_id.clone(), e))?;
+        Ok(Some(ClaimedJob { job_id, attempts: row.try_get("attempts")?, job }))
+    }
+
+    /// Builds the message for a job. Rendering and signing run on the blocking pool.
+    async fn compose(&self, job: &MailJob) -> Result<(Message, String), String> {
+        match job {
+            MailJob::EmailConfirmation { branch_id, branch_name, email, nonce } => {
+                let code = self.codes.code_for(&branch_id.to_string(), email, nonce);
+                let message = confirmation_message(&self.settings, *branch_id, branch_name, email.as_str(), &code)?;
+                Ok((message, format!("branch-{branch_id}-{}", &nonce[..nonce.len().min(12)])))
+            }
+            MailJob::Copies { share_request_id, snapshot, copies, sent_at } => {
+                let (seal, id, snap, docs, at) = (self.seal.clone(), *share_request_id, snapshot.clone(), copies.clone(), *sent_at);
+                let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at))
+                    .await
+                    .map_err(|e| format!("render task: {e}"))??;
+                let message = copies_message(&self.settings, id, snapshot, &signed, *sent_at)?;
+                Ok((message, format!("share-{id}")))
+            }
+        }
+    }
+
+    /// Delivers one due job, if there is one. Returns whether a job was handled.
+    pub async fn run_once(&self) -> Result<bool, DeliveryError> {
+        let Some(claimed) = self.claim().await? else { return Ok(false) };
+        let outcome = match self.compose(&claimed.job).await {
+            Ok((message, stem)) => match self.transport.send(&message, &stem).await {
+                Ok(at) => Outcome::Accepted(at),
+                Err(e) => Outcome::Failed(e),
+            },
+            // A message that cannot be built will not build next time either.
+            Err(reason) => Outcome::Failed(MailError::Permanent(reason)),
+        };
+        match outcome {
+            Outcome::Accepted(accepted_at) => {
+                if let MailJob::Copies { share_request_id, .. } = &claimed.job {
+                    let message_id = copies_message_id(*share_request_id, &self.settings.message_id_domain);
+                    if let Err(e) = self.outcomes.delivered(*share_request_id, accepted_at, &message_id).await {
+                        // Leave the job leased: it is retried after the lease, re-sent with the same Message-ID.
+                        tracing::error!(job = claimed.job_id, error = e, "delivered, but the outcome was not recorded");
+                        return Ok(true);
+                    }
+                }
+                sqlx::query("UPDATE mail_outbox SET status = 'sent', accepted_at = $2, leased_until = NULL, last_error = NULL WHERE job_id = $1")
+                    .bind(&claimed.job_id)
+                    .bind(accepted_at)
+                    .execute(&self.pool)
+                    .await?;
+                tracing::info!(job = claimed.job_id, "mail accepted");
+            }
+            Outcome::Failed(error) => {
+                let reason = error.to_string();
+                let out_of_budget = claimed.attempts as u32 >= self.settings.max_attempts;
+                if error.is_permanent() || out_of_budget {
+                    if let MailJob::Copies { share_request_id, .. } = &claimed.job {
+                        if let Err(e) = self.outcomes.failed(*share_request_id, Utc::now(), &reason).await {
+                            tracing::error!(job = claimed.job_id, error = e, "failure not recorded; will retry");
+                            return Ok(true);
+                        }
+                    }
+                    sqlx::query("UPDATE mail_outbox SET status = 'failed', last_error = $2, leased_until = NULL WHERE job_id = $1")
+                        .bind(&claimed.job_id)
+                        .bind(&reason)
+                        .execute(&self.pool)
+                        .await?;
+                    tracing::warn!(job = claimed.job_id, reason, "mail failed for good");
+                } else {
+                    let backoff = self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)) * jitter();
+                    sqlx::query(
+                        "UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2), leased_until = NULL, last_error = $3 WHERE job_id = $1",
+                    )
+                    .bind(&claimed.job_id)
+                    .bind(backoff)
+                    .bind(&reason)
+                    .execute(&self.pool)
+                    .await?;
+                    tracing::warn!(job = claimed.job_id, reason, retry_in_secs = backoff, "mail not delivered; will retry");
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Delivers until `stop` turns true; woken by new jobs, and by a poll for due retries.
+    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut listener = match PgListener::connect_with(&self.pool).await {
+                Ok(mut l) => l.listen("diia_qr_mail").await.ok().map(|_| l),
+                Err(_) => None,
+            };
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                match self.run_once().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "delivery worker"),
+                }
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = async {
+                        match listener.as_mut() {
+                            Some(l) => { let _ = l.recv().await; }
+                            None => std::future::pending::<()>().await,
+                        }
+                    } => {}
+                }
+            }
+        })
+    }
+}

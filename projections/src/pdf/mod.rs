@@ -1,0 +1,578 @@
+//! A4 PDF pages with embedded, subset Unicode fonts (Ukrainian text that pdftotext extracts).
+//!
+//! Drawing calls append PDF content operators to the current page straight away;
+//! text is written as 2-byte CIDs (`<0001000A> Tj`) of a Type0 font with
+//! Identity-H encoding. Each face's CIDs are allocated per document, one per
+//! distinct character, so the ToUnicode CMap maps every CID back to exactly one
+//! character. At [`PdfBuilder::finish`] each used face is subset once (across all
+//! pages) to the glyphs of those characters and embedded as a CIDFontType2 font.
+//!
+//! Fonts are DejaVu Sans (Regular and Bold), compiled into the binary.
+
+mod font;
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use lopdf::{dictionary, Dictionary, Document, Object};
+
+use font::FontUse;
+
+/// A4 width in points.
+pub const A4_WIDTH: f32 = 595.28;
+/// A4 height in points.
+pub const A4_HEIGHT: f32 = 841.89;
+
+/// Line height of [`PdfBuilder::paragraph`], relative to the font size.
+const LINE_HEIGHT: f32 = 1.3;
+
+/// Face of the embedded DejaVu Sans family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FontWeight {
+    Regular,
+    Bold,
+}
+
+impl FontWeight {
+    /// Resource name of the face in page resources.
+    fn resource_name(self) -> &'static str {
+        match self {
+            FontWeight::Regular => "F1",
+            FontWeight::Bold => "F2",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            FontWeight::Regular => 0,
+            FontWeight::Bold => 1,
+        }
+    }
+
+    const ALL: [FontWeight; 2] = [FontWeight::Regular, FontWeight::Bold];
+}
+
+/// A colour with components in `0.0..=1.0` (out-of-range values are clamped).
+#[derive(Clone, Copy, Debug)]
+pub struct Rgb(pub f32, pub f32, pub f32);
+
+/// Why a document could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// An embedded font is unreadable (a build problem, not an input problem).
+    #[error("cannot parse the embedded font {font}: {reason}")]
+    FontParse { font: &'static str, reason: String },
+    /// The subsetter rejected the font.
+    #[error("cannot subset the font {font}: {source}")]
+    Subset {
+        font: String,
+        #[source]
+        source: subsetter::Error,
+    },
+    /// lopdf failed to encode an object (e.g. compressing a stream).
+    #[error("cannot build a PDF object: {0}")]
+    Object(#[from] lopdf::Error),
+    /// Serialising the document failed.
+    #[error("cannot write the PDF document: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Builds a PDF document page by page; see the module docs.
+pub struct PdfBuilder {
+    title: String,
+    created: DateTime<Utc>,
+    /// Content stream of each page.
+    pages: Vec<String>,
+    /// Characters used per face, indexed by [`FontWeight::index`].
+    fonts: [FontUse; 2],
+    /// First failure while drawing (only possible if an embedded font fails to
+    /// parse); drawing methods stay infallible and `finish` reports it.
+    error: Option<PdfError>,
+}
+
+impl PdfBuilder {
+    /// A document without pages; `title` and `created` go into the Info dictionary.
+    pub fn new(title: &str, created: DateTime<Utc>) -> Self {
+        Self {
+            title: title.to_owned(),
+            created,
+            pages: Vec::new(),
+            fonts: Default::default(),
+            error: None,
+        }
+    }
+
+    /// Starts a new A4 page; later drawing goes onto it. Drawing before the first
+    /// call starts a page implicitly.
+    pub fn new_page(&mut self) {
+        self.pages.push(String::new());
+    }
+
+    /// Content stream of the current page, starting one if there is none yet.
+    fn page(&mut self) -> &mut String {
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    /// Draws one line of text; `y` is the baseline, measured from the page bottom.
+    /// Control characters (including line breaks) are skipped; use [`Self::paragraph`]
+    /// for multi-line text.
+    pub fn text(&mut self, x: f32, y: f32, size: f32, weight: FontWeight, color: Rgb, text: &str) {
+        let mut hex = String::with_capacity(text.len() * 4);
+        let used = &mut self.fonts[weight.index()];
+        for c in text.chars().filter(|c| !c.is_control()) {
+            let _ = write!(hex, "{:04X}", used.cid(c));
+        }
+        if hex.is_empty() {
+            return;
+        }
+        if let Err(e) = font::face(weight) {
+            self.error.get_or_insert(e);
+        }
+        let op = format!(
+            "{} rg\nBT /{} {} Tf {} {} Td <{hex}> Tj ET\n",
+            color_operands(color),
+            weight.resource_name(),
+            num(size),
+            num(x),
+            num(y),
+        );
+        self.page().push_str(&op);
+    }
+
+    /// Advance width of `text` in points (no kerning), as [`Self::text`] would draw it.
+    pub fn text_width(&self, size: f32, weight: FontWeight, text: &str) -> f32 {
+        let Ok(face) = font::face(weight) else { return 0.0 };
+        let milli: f32 = text.chars().filter(|c| !c.is_control()).map(|c| face.char_advance_milli(c)).sum();
+        milli * size / 1000.0
+    }
+
+    /// Wraps by advance widths at spaces (a single over-long word is broken by characters); draws lines going down from y with line height 1.3*size; returns the baseline y below the last line.
+    ///
+    /// `\n` starts a new line; an empty line still takes its line height.
+    #[allow(clippy::too_many_arguments)]
+    pub fn paragraph(
+        &mut self,
+        x: f32,
+        y: f32,
+        max_width: f32,
+        size: f32,
+        weight: FontWeight,
+        color: Rgb,
+        text: &str,
+    ) -> f32 {
+        let line_height = LINE_HEIGHT * size;
+        let mut baseline = y;
+        for line in self.wrap(max_width, size, weight, text) {
+            self.text(x, baseline, size, weight, color, &line);
+            baseline -= line_height;
+        }
+        baseline
+    }
+
+    /// Greedy line breaking of `text` into lines no wider than `max_width`.
+    fn wrap(&self, max_width: f32, size: f32, weight: FontWeight, text: &str) -> Vec<String> {
+        let space = self.text_width(size, weight, " ");
+        let mut lines = Vec::new();
+        for hard_line in text.split('\n') {
+            let mut line = String::new();
+            let mut line_width = 0.0;
+            // Only ordinary spaces and tabs break, so a no-break space keeps "№ 5" together.
+            for word in hard_line.split([' ', '\t']).filter(|w| !w.is_empty()) {
+                let word_width = self.text_width(size, weight, word);
+                if !line.is_empty() && line_width + space + word_width <= max_width {
+                    line.push(' ');
+                    line.push_str(word);
+                    line_width += space + word_width;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                if word_width <= max_width {
+                    line.push_str(word);
+                    line_width = word_width;
+                    continue;
+                }
+                // Too long for any line: break between characters, at least one per line.
+                line_width = 0.0;
+                for c in word.chars() {
+                    let c_width = self.text_width(size, weight, c.encode_utf8(&mut [0; 4]));
+                    if !line.is_empty() && line_width + c_width > max_width {
+                        lines.push(std::mem::take(&mut line));
+                        line_width = 0.0;
+                    }
+                    line.push(c);
+                    line_width += c_width;
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Fills a rectangle whose lower-left corner is (`x`, `y`).
+    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
+        let op = format!("{} rg\n{} {} {} {} re f\n", color_operands(color), num(x), num(y), num(w), num(h));
+        self.page().push_str(&op);
+    }
+
+    /// Strokes the outline of a rectangle whose lower-left corner is (`x`, `y`).
+    pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, line_width: f32, color: Rgb) {
+        let op = format!(
+            "{} RG {} w\n{} {} {} {} re S\n",
+            color_operands(color),
+            num(line_width),
+            num(x),
+            num(y),
+            num(w),
+            num(h),
+        );
+        self.page().push_str(&op);
+    }
+
+    /// Strokes a straight line from (`x1`, `y1`) to (`x2`, `y2`).
+    pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, line_width: f32, color: Rgb) {
+        let op = format!(
+            "{} RG {} w\n{} {} m {} {} l S\n",
+            color_operands(color),
+            num(line_width),
+            num(x1),
+            num(y1),
+            num(x2),
+            num(y2),
+        );
+        self.page().push_str(&op);
+    }
+
+    /// Subsets and embeds the used fonts, writes all pages (at least one, blank if
+    /// nothing was drawn) with compressed streams and returns the PDF bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>, PdfError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+
+        let mut fonts = Dictionary::new();
+        for weight in FontWeight::ALL {
+            let used = &self.fonts[weight.index()];
+            if !used.is_empty() {
+                let font_id = font::embed(&mut doc, font::face(weight)?, used)?;
+                fonts.set(weight.resource_name(), font_id);
+            }
+        }
+        let resources_id = doc.add_object(dictionary! { "Font" => fonts });
+
+        let mut kids = Vec::with_capacity(self.pages.len());
+        for content in std::mem::take(&mut self.pages) {
+            let content_id = doc.add_object(lopdf::Stream::new(dictionary! {}, content.into_bytes()));
+            kids.push(Object::from(doc.add_object(dictionary! {
+                "Type" => "Page",
+                "Parent" => pages_id,
+                "Resources" => resources_id,
+                "Contents" => content_id,
+            })));
+        }
+        let page_count = kids.len() as i64;
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages",
+                "Kids" => kids,
+                "Count" => page_count,
+                "MediaBox" => vec![0.into(), 0.into(), A4_WIDTH.into(), A4_HEIGHT.into()],
+            }),
+        );
+
+        let catalog_id = doc.add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => pages_id,
+            "Lang" => Object::string_literal("uk"),
+        });
+        let date = Object::string_literal(self.created.format("D:%Y%m%d%H%M%S+00'00'").to_string());
+        let info_id = doc.add_object(dictionary! {
+            "Title" => font::text_string(&self.title),
+            "Producer" => Object::string_literal("Diia.QR"),
+            "CreationDate" => date.clone(),
+            "ModDate" => date,
+        });
+        doc.trailer.set("Root", catalog_id);
+        doc.trailer.set("Info", info_id);
+
+        doc.compress();
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+/// Colour operands `r g b`, clamped to the valid range.
+fn color_operands(Rgb(r, g, b): Rgb) -> String {
+    let c = |v: f32| num(if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) });
+    format!("{} {} {}", c(r), c(g), c(b))
+}
+
+/// A PDF number: at most three decimals, no exponent, and 0 for NaN/infinity
+/// (which PDF cannot express).
+fn num(v: f32) -> String {
+    if !v.is_finite() {
+        return "0".to_owned();
+    }
+    let mut s = format!("{:.3}", v);
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    if s == "-0" {
+        s = "0".to_owned();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    const BLACK: Rgb = Rgb(0.0, 0.0, 0.0);
+    const PARAGRAPH: &str = "Запрошуємо до «Готель “Палаццо”» у Києві: Ґудзь Євгенія, Їжакевич Іванна, \
+        O’Коннор та Мар'яна з кімнати № 5 — “—” — отримали ключі 12–14 березня. \
+        Ґанок, їжак, єнот, ікра: ґ є і ї Ґ Є І Ї. Будь ласка, збережіть цей документ до кінця \
+        перебування; він підтверджує бронювання та оплату послуг готелю «Палаццо».";
+
+    fn created() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2024-03-12T10:20:30Z").map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut pdf = PdfBuilder::new("Копія документа № 5 — Ґудзь", created());
+        pdf.new_page();
+        pdf.fill_rect(40.0, 780.0, A4_WIDTH - 80.0, 30.0, Rgb(0.9, 0.93, 1.0));
+        pdf.text(50.0, 790.0, 16.0, FontWeight::Bold, BLACK, "Підтвердження бронювання");
+        pdf.line(40.0, 770.0, A4_WIDTH - 40.0, 770.0, 0.5, Rgb(0.2, 0.2, 0.2));
+        let bottom = pdf.paragraph(50.0, 740.0, A4_WIDTH - 100.0, 11.0, FontWeight::Regular, BLACK, PARAGRAPH);
+        pdf.stroke_rect(40.0, bottom, A4_WIDTH - 80.0, 760.0 - bottom, 1.0, Rgb(0.0, 0.3, 0.6));
+        pdf.finish().expect("PDF is written")
+    }
+
+    /// Runs an external tool with `input` on stdin. `None` when the tool is not
+    /// installed — which fails the test under CI and only skips that check locally.
+    fn run_tool(tool: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
+        let child = Command::new(tool)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                assert!(std::env::var_os("CI").is_none(), "`{tool}` is required under CI (install poppler-utils and qpdf)");
+                eprintln!("note: `{tool}` not installed, skipping that check");
+                return None;
+            }
+            Err(e) => panic!("cannot run {tool}: {e}"),
+        };
+        // Write stdin from another thread so a tool that answers early cannot deadlock us.
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output().expect("tool runs");
+        let _ = writer.join();
+        let mut text = String::from_utf8(output.stdout).expect("tool prints UTF-8");
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Some((output.status.success(), text))
+    }
+
+    /// Runs a tool that needs a file path (qpdf, pdffonts, pdfinfo read no stdin).
+    fn run_tool_on_file(tool: &str, args: &[&str], pdf: &[u8]) -> Option<(bool, String)> {
+        let path = std::env::temp_dir().join(format!(
+            "pdf-test-{}-{}-{tool}.pdf",
+            std::process::id(),
+            std::thread::current().name().unwrap_or("t").replace("::", "-")
+        ));
+        std::fs::write(&path, pdf).expect("temp file");
+        let mut all_args: Vec<&str> = args.to_vec();
+        let path_str = path.to_str().expect("utf-8 temp path").to_owned();
+        all_args.push(&path_str);
+        let result = run_tool(tool, &all_args, b"");
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+
+    fn squash_whitespace(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn writes_a_pdf() {
+        let bytes = sample();
+        assert!(bytes.starts_with(b"%PDF-"));
+        // Both faces, each embedded once.
+        let plain = String::from_utf8_lossy(&bytes);
+        assert_eq!(plain.matches("/FontFile2").count(), 2);
+        assert!(plain.contains("+DejaVuSans-Bold"));
+    }
+
+    #[test]
+    fn pdftotext_extracts_the_ukrainian_text_exactly() {
+        let bytes = sample();
+        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        assert!(ok, "pdftotext failed: {text}");
+        let text = squash_whitespace(&text);
+        assert!(text.contains("Підтвердження бронювання"), "{text}");
+        assert!(text.contains(&squash_whitespace(PARAGRAPH)), "extracted:\n{text}");
+        for word in ["«Готель", "“Палаццо”»", "Ґудзь", "Євгенія", "Їжакевич", "Іванна", "O’Коннор", "Мар'яна", "№", "“—”", "12–14"] {
+            assert!(text.contains(word), "{word} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn qpdf_check_passes() {
+        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &sample()) else { return };
+        assert!(ok, "qpdf --check failed:\n{out}");
+        assert!(out.contains("No syntax or stream encoding errors"), "{out}");
+    }
+
+    #[test]
+    fn pdffonts_reports_embedded_subsets_with_unicode() {
+        let Some((ok, out)) = run_tool_on_file("pdffonts", &[], &sample()) else { return };
+        assert!(ok, "pdffonts failed:\n{out}");
+        // Columns: name, type (may contain spaces), encoding, emb, sub, uni, object, generation.
+        let rows: Vec<Vec<&str>> =
+            out.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| r.len() >= 8).collect();
+        assert_eq!(rows.len(), 2, "{out}");
+        let mut names: Vec<&str> = Vec::new();
+        for row in &rows {
+            let n = row.len();
+            assert_eq!(&row[n - 5..n - 2], &["yes", "yes", "yes"], "emb/sub/uni in:\n{out}");
+            assert_eq!(row[n - 6], "Identity-H", "{out}");
+            let (tag, name) = row[0].split_once('+').expect("subset tag");
+            assert!(tag.len() == 6 && tag.bytes().all(|b| b.is_ascii_uppercase()), "{out}");
+            names.push(name);
+        }
+        names.sort_unstable();
+        assert_eq!(names, ["DejaVuSans", "DejaVuSans-Bold"]);
+    }
+
+    #[test]
+    fn info_title_is_unicode() {
+        let Some((ok, out)) = run_tool_on_file("pdfinfo", &[], &sample()) else { return };
+        assert!(ok, "{out}");
+        assert!(out.contains("Копія документа № 5 — Ґудзь"), "{out}");
+        assert!(out.contains("Diia.QR"), "{out}");
+        let pages = out.lines().find_map(|l| l.strip_prefix("Pages:")).map(str::trim);
+        assert_eq!(pages, Some("1"), "{out}");
+    }
+
+    #[test]
+    fn one_page_of_forty_lines_stays_small() {
+        let mut pdf = PdfBuilder::new("Розмір", created());
+        pdf.new_page();
+        let mut y = A4_HEIGHT - 50.0;
+        for i in 0..40 {
+            let weight = if i % 10 == 0 { FontWeight::Bold } else { FontWeight::Regular };
+            pdf.text(50.0, y, 10.0, weight, BLACK, &format!("{i}. {}", &PARAGRAPH[..PARAGRAPH.char_indices().nth(90).map_or(0, |(i, _)| i)]));
+            y -= 18.0;
+        }
+        let bytes = pdf.finish().expect("PDF is written");
+        eprintln!("40-line page: {} bytes", bytes.len());
+        assert!(bytes.len() < 60 * 1024, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn missing_glyphs_fall_back_to_notdef_and_still_extract() {
+        let mut pdf = PdfBuilder::new("", created());
+        pdf.new_page();
+        // DejaVu Sans has no CJK or emoji glyphs.
+        pdf.text(50.0, 700.0, 12.0, FontWeight::Regular, BLACK, "Знак 中 і 😀 кінець");
+        let bytes = pdf.finish().expect("PDF is written");
+        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        assert!(ok, "{text}");
+        assert_eq!(squash_whitespace(&text), "Знак 中 і 😀 кінець");
+    }
+
+    #[test]
+    fn fonts_are_subset_once_across_pages() {
+        let mut pdf = PdfBuilder::new("Дві сторінки", created());
+        for page in ["Перша сторінка", "Друга сторінка"] {
+            pdf.new_page();
+            pdf.text(50.0, 700.0, 12.0, FontWeight::Regular, BLACK, page);
+        }
+        let bytes = pdf.finish().expect("PDF is written");
+        let plain = String::from_utf8_lossy(&bytes);
+        assert_eq!(plain.matches("/FontFile2").count(), 1);
+        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        assert!(ok, "{text}");
+        assert_eq!(squash_whitespace(&text), "Перша сторінка Друга сторінка");
+        assert_eq!(text.matches('\u{c}').count(), 2, "two pages");
+    }
+
+    #[test]
+    fn empty_document_is_one_blank_page() {
+        let bytes = PdfBuilder::new("", created()).finish().expect("PDF is written");
+        assert!(bytes.starts_with(b"%PDF-"));
+        assert!(!String::from_utf8_lossy(&bytes).contains("/FontFile2"));
+        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &bytes) else { return };
+        assert!(ok, "{out}");
+    }
+
+    #[test]
+    fn text_width_uses_font_advances() {
+        let pdf = PdfBuilder::new("", created());
+        let regular = pdf.text_width(10.0, FontWeight::Regular, "Ґудзь");
+        let bold = pdf.text_width(10.0, FontWeight::Bold, "Ґудзь");
+        assert!(regular > 15.0 && regular < 40.0, "{regular}");
+        assert!(bold > regular);
+        assert_eq!(pdf.text_width(20.0, FontWeight::Regular, "Ґудзь"), 2.0 * regular);
+        assert_eq!(pdf.text_width(10.0, FontWeight::Regular, ""), 0.0);
+    }
+
+    #[test]
+    fn paragraph_wraps_within_width_and_returns_next_baseline() {
+        let mut pdf = PdfBuilder::new("", created());
+        let max = 200.0;
+        let lines = pdf.wrap(max, 11.0, FontWeight::Regular, PARAGRAPH);
+        assert!(lines.len() > 3);
+        for line in &lines {
+            assert!(pdf.text_width(11.0, FontWeight::Regular, line) <= max, "{line}");
+        }
+        assert_eq!(squash_whitespace(&lines.join(" ")), squash_whitespace(PARAGRAPH));
+
+        pdf.new_page();
+        let y = pdf.paragraph(50.0, 700.0, max, 11.0, FontWeight::Regular, BLACK, PARAGRAPH);
+        assert!((y - (700.0 - lines.len() as f32 * 1.3 * 11.0)).abs() < 1e-3);
+
+        // An over-long word is broken by characters; nothing is lost.
+        let long = "Надзвичайнодовгеслово".repeat(4);
+        let pieces = pdf.wrap(60.0, 11.0, FontWeight::Bold, &format!("а {long} б"));
+        assert!(pieces.len() > 4);
+        assert_eq!(pieces.concat().replace(' ', ""), format!("а{long}б"));
+        for piece in &pieces {
+            assert!(pdf.text_width(11.0, FontWeight::Bold, piece) <= 60.0, "{piece}");
+        }
+        // Even a zero width terminates, one character per line.
+        assert_eq!(pdf.wrap(0.0, 11.0, FontWeight::Regular, "абв").len(), 3);
+    }
+
+    #[test]
+    fn numbers_are_valid_pdf_syntax() {
+        assert_eq!(num(1.0), "1");
+        assert_eq!(num(595.28), "595.28");
+        assert_eq!(num(-0.0001), "0");
+        assert_eq!(num(f32::NAN), "0");
+        assert_eq!(num(f32::INFINITY), "0");
+        assert_eq!(color_operands(Rgb(2.0, -1.0, 0.5)), "1 0 0.5");
+    }
+}

@@ -1,0 +1,334 @@
+//! Test harness: one throwaway PostgreSQL cluster per test process (started on first use,
+//! stopped by its watchdog when the process ends), a fresh database and data folder per test, and
+//! a `TestApp` with one helper per API call a test needs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use diia_qr::config::{Config, MailConfig};
+use diia_qr::embedded_pg::EmbeddedPostgres;
+use diia_qr::startup::Application;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+static CLUSTER: OnceLock<EmbeddedPostgres> = OnceLock::new();
+
+pub fn cluster() -> &'static EmbeddedPostgres {
+    CLUSTER.get_or_init(|| EmbeddedPostgres::start_throwaway().expect("a throwaway PostgreSQL cluster (are PostgreSQL server binaries installed?)"))
+}
+
+/// A fresh, migrated database on the shared cluster.
+pub async fn fresh_database() -> (String, PgPool) {
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let cluster = cluster();
+    cluster.create_database(&name).expect("create test database");
+    let url = cluster.database_url(&name);
+    let pool = PgPool::connect(&url).await.expect("connect to the test database");
+    diia_qr_projections::MIGRATOR.run(&pool).await.expect("migrations");
+    (url, pool)
+}
+
+pub fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("diia-qr-{label}-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub struct TestApp {
+    pub app: Option<Application>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub data_dir: PathBuf,
+    pub mail_dir: PathBuf,
+}
+
+/// A partner that finished onboarding.
+pub struct TestPartner {
+    pub token: String,
+    pub partner_id: String,
+}
+
+/// Demo citizens of the seeded registry, by РНОКПП.
+pub mod citizens {
+    use diia_qr::citizen_services::demo_citizens;
+
+    fn by(surname: &str) -> (String, String) {
+        let c = demo_citizens().into_iter().find(|c| c.full_name.contains(surname)).expect("seeded citizen");
+        (c.rnokpp.to_string(), c.signature_code)
+    }
+    /// Passport, foreign passport, taxpayer card, IDP certificate, student card.
+    pub fn maryana() -> (String, String) {
+        by("Їжакевич")
+    }
+    /// A parent of two children.
+    pub fn yevhen() -> (String, String) {
+        by("Ґонта")
+    }
+    /// A driver with two vehicles.
+    pub fn ihor() -> (String, String) {
+        by("Олійник")
+    }
+    /// No driving licence.
+    pub fn olha() -> (String, String) {
+        by("Єрмоленко")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, pool) = fresh_database().await;
+    let data_dir = temp_dir("app");
+    let mail_dir = data_dir.join("outbox");
+    let mut config = Config::with_data_dir(data_dir.clone());
+    config.port = 0;
+    config.database_url = Some(url);
+    config.mail = MailConfig::Folder(mail_dir.clone());
+    config.delivery_first_retry_ms = 100;
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("the application starts");
+    TestApp { base: app.base_url(), app: Some(app), client: reqwest::Client::new(), pool, data_dir, mail_dir }
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `timeout`. For effects that
+/// happen asynchronously (projections, mail), never for measuring speed.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A response's status and JSON body (problem details included).
+pub async fn parts(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        parts(req.send().await.expect("POST")).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        parts(self.client.put(self.url(path)).bearer_auth(token).json(&body).send().await.expect("PUT")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        parts(req.send().await.expect("GET")).await
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&self.pool).await.expect("count events")
+    }
+
+    pub async fn partner_session(&self, edrpou: &str, organisation_name: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/dev/partner-sessions",
+                None,
+                json!({
+                    "kind": "legal_entity", "edrpou": edrpou, "organisation_name": organisation_name,
+                    "head_rnokpp": "3124502180", "head_full_name": "Ґарбуз Марія Олексіївна"
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Register, profile, offer, signed application: an active partner.
+    pub async fn onboard_partner(&self, edrpou: &str, organisation_name: &str) -> TestPartner {
+        let token = self.partner_session(edrpou, organisation_name).await;
+        let (status, body) = self.post("/api/v1/partner/registration", Some(&token), json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let partner_id = body["partner_id"].as_str().expect("partner id").to_string();
+        let (status, body) =
+            self.put("/api/v1/partner/profile", &token, json!({"email": "director@palazzo.example", "phone": "0671234567", "passport": "123456789"})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (_, offer) = self.get("/api/v1/partner/offer", Some(&token)).await;
+        let (status, body) =
+            self.post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, body) = self.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        TestPartner { token, partner_id }
+    }
+
+    pub async fn create_branch(&self, partner: &TestPartner, name: &str, email: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/v1/partner/branches",
+            Some(&partner.token),
+            json!({
+                "name": name,
+                "address": {"region": "Тернопільська область", "locality": "м. Тернопіль", "street": "вул. Руська", "house": "12"},
+                "email": email
+            }),
+        )
+        .await
+    }
+
+    /// Reads the confirmation letter from the mailbox folder, as the mailbox owner would, and
+    /// confirms the branch with its code.
+    pub async fn confirm_branch_from_mail(&self, branch_id: &str) {
+        let letter = self.wait_for_mail(&format!("branch-{branch_id}")).await;
+        let text = mail_text_body(&letter);
+        let code: String = text.split_once("Код підтвердження:").expect("code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let (status, body) = self.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch_id, "code": code})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+
+    /// A confirmed branch of `partner`; returns its id.
+    pub async fn confirmed_branch(&self, partner: &TestPartner, email: &str) -> String {
+        let (status, body) = self.create_branch(partner, "Готель «Палаццо»", email).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["branch_id"].as_str().expect("branch id").to_string();
+        self.confirm_branch_from_mail(&id).await;
+        id
+    }
+
+    pub async fn create_service(&self, partner: &TestPartner, branch_id: &str, names: &str, documents: &[&str]) -> (StatusCode, Value) {
+        self.post(
+            "/api/v1/partner/services",
+            Some(&partner.token),
+            json!({
+                "branch_id": branch_id, "names": names, "documents": documents,
+                "legal_basis": {"acknowledged": true, "statement": "ст. 11 Закону «Про захист персональних даних»: договір"},
+                "retention_days": 30
+            }),
+        )
+        .await
+    }
+
+    /// A service with an issued QR; returns (service id, QR link).
+    pub async fn service_with_qr(&self, partner: &TestPartner, branch_id: &str, names: &str, documents: &[&str]) -> (String, String) {
+        let (status, body) = self.create_service(partner, branch_id, names, documents).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let service_id = body["service_id"].as_str().expect("service id").to_string();
+        let (status, qr) = self.post(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&partner.token), json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{qr}");
+        (service_id, qr["link"].as_str().expect("link").to_string())
+    }
+
+    pub async fn citizen_session(&self, rnokpp: &str) -> String {
+        let (status, body) = self.post("/api/v1/dev/citizen-sessions", None, json!({"rnokpp": rnokpp})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn scan(&self, citizen_token: &str, link: &str) -> (StatusCode, Value) {
+        self.post("/api/v1/citizen/scans", Some(citizen_token), json!({"link": link})).await
+    }
+
+    /// Photo verification and the Diia.Signature code: the request ready to send.
+    pub async fn verify_and_confirm(&self, citizen_token: &str, share_id: &str, code: &str) {
+        let (status, body) = self
+            .post(&format!("/api/v1/citizen/share-requests/{share_id}/photo-verification"), Some(citizen_token), json!({"photo_base64": "c2VsZmll"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = self.post(&format!("/api/v1/citizen/share-requests/{share_id}/confirmation"), Some(citizen_token), json!({"code": code})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    pub async fn wait_for_mail(&self, prefix: &str) -> PathBuf {
+        let dir = self.mail_dir.clone();
+        eventually(Duration::from_secs(30), &format!("mail {prefix}*.eml"), || {
+            let dir = dir.clone();
+            async move {
+                std::fs::read_dir(&dir)
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".eml")))
+            }
+        })
+        .await
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Runs a command, failing the test with its output if it does not succeed.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Python's `email` package reads a letter back: the decoded plain-text body.
+pub fn mail_text_body(eml: &Path) -> String {
+    run(Command::new("python3").args([
+        "-c",
+        "import sys,email\nfrom email import policy\nm=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=policy.default)\nsys.stdout.write(m.get_body(('plain',)).get_content())",
+    ])
+    .arg(eml))
+}
+
+/// Extracts a letter's attachments into `dir` with Python's `email` package; prints
+/// `filename<TAB>content-type` per attachment, and the decoded Subject, To and Message-ID first.
+pub fn unpack_mail(eml: &Path, dir: &Path) -> (Value, Vec<(String, String)>) {
+    let out = run(Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import sys, os, json, email
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)
+print(json.dumps({"subject": str(m["subject"]), "to": str(m["to"]), "message_id": str(m["message-id"]), "body": m.get_body(("plain",)).get_content()}))
+for part in m.iter_attachments():
+    name = part.get_filename()
+    open(os.path.join(sys.argv[2], name), 'wb').write(part.get_content())
+    print(name + "\t" + part.get_content_type())
+"#,
+        ])
+        .arg(eml)
+        .arg(dir));
+    let mut lines = out.lines();
+    let headers: Value = serde_json::from_str(lines.next().expect("headers line")).expect("headers json");
+    let attachments = lines.filter_map(|l| l.split_once('\t')).map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    (headers, attachments)
+}
+
+/// Whether an external checker is installed. In CI every checker must be there: a missing one
+/// fails the test instead of silently skipping the check.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "{tool} is required in CI (.ci/run installs it)");
+        eprintln!("note: {tool} not installed; skipping that check");
+    }
+    found
+}
