@@ -18,7 +18,9 @@ use uuid::Uuid;
 static CLUSTER: OnceLock<EmbeddedPostgres> = OnceLock::new();
 
 pub fn cluster() -> &'static EmbeddedPostgres {
-    CLUSTER.get_or_init(|| EmbeddedPostgres::start_throwaway().expect("a throwaway PostgreSQL cluster (are PostgreSQL server binaries installed?)"))
+    CLUSTER.get_or_init(|| {
+        EmbeddedPostgres::start_throwaway().expect("a throwaway PostgreSQL cluster (are PostgreSQL server binaries installed?)")
+    })
 }
 
 /// A fresh, migrated database on the shared cluster.
@@ -171,12 +173,18 @@ impl TestApp {
         let (status, body) = self.post("/api/v1/partner/registration", Some(&token), json!({})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let partner_id = body["partner_id"].as_str().expect("partner id").to_string();
-        let (status, body) =
-            self.put("/api/v1/partner/profile", &token, json!({"email": "director@palazzo.example", "phone": "0671234567", "passport": "123456789"})).await;
+        let (status, body) = self
+            .put(
+                "/api/v1/partner/profile",
+                &token,
+                json!({"email": "director@palazzo.example", "phone": "0671234567", "passport": "123456789"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         let (_, offer) = self.get("/api/v1/partner/offer", Some(&token)).await;
-        let (status, body) =
-            self.post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]})).await;
+        let (status, body) = self
+            .post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]}))
+            .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         let (status, body) = self.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
@@ -201,7 +209,8 @@ impl TestApp {
     pub async fn confirm_branch_from_mail(&self, branch_id: &str) {
         let letter = self.wait_for_mail(&format!("branch-{branch_id}")).await;
         let text = mail_text_body(&letter);
-        let code: String = text.split_once("Код підтвердження:").expect("code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let code: String =
+            text.split_once("Код підтвердження:").expect("code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect();
         let (status, body) = self.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch_id, "code": code})).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
@@ -251,10 +260,15 @@ impl TestApp {
     /// Photo verification and the Diia.Signature code: the request ready to send.
     pub async fn verify_and_confirm(&self, citizen_token: &str, share_id: &str, code: &str) {
         let (status, body) = self
-            .post(&format!("/api/v1/citizen/share-requests/{share_id}/photo-verification"), Some(citizen_token), json!({"photo_base64": "c2VsZmll"}))
+            .post(
+                &format!("/api/v1/citizen/share-requests/{share_id}/photo-verification"),
+                Some(citizen_token),
+                json!({"photo_base64": "c2VsZmll"}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, body) = self.post(&format!("/api/v1/citizen/share-requests/{share_id}/confirmation"), Some(citizen_token), json!({"code": code})).await;
+        let (status, body) =
+            self.post(&format!("/api/v1/citizen/share-requests/{share_id}/confirmation"), Some(citizen_token), json!({"code": code})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -331,4 +345,66 @@ pub fn tool_available(tool: &str) -> bool {
         eprintln!("note: {tool} not installed; skipping that check");
     }
     found
+}
+
+/// A real SMTP server on loopback (`tests/smtp_server.py`, aiosmtpd): stores what it accepts as
+/// `.eml` files, refuses the recipients it is told to. Stopped when dropped.
+pub struct SmtpServer {
+    pub port: u16,
+    pub inbox: PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    pub fn start(reject: &[&str]) -> Self {
+        Self::start_on(free_port(), reject)
+    }
+
+    /// Starts on a given port: to bring a server back where the engine expects it.
+    pub fn start_on(port: u16, reject: &[&str]) -> Self {
+        use std::io::BufRead;
+        let inbox = temp_dir("inbox");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/smtp_server.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg("--port").arg(port.to_string()).arg("--out").arg(&inbox);
+        for r in reject {
+            cmd.arg("--reject").arg(r);
+        }
+        let mut child =
+            cmd.stdout(std::process::Stdio::piped()).spawn().expect("python3 with aiosmtpd (scripts/setup-machine installs it)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("SMTP server output");
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        Self { port, inbox, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages accepted so far.
+    pub fn received(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.inbox)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.inbox);
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }

@@ -67,7 +67,10 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let who = PartnerIdentity {
         kind: PartnerKind::LegalEntity { edrpou: Edrpou::parse("45172831")? },
         organisation_name: "ТОВ «Готель „Палаццо“»".into(),
-        head: Head { rnokpp: diia_qr_domain::identifiers::Rnokpp::with_check_digit("312450218")?, full_name: "Ґарбуз Марія Олексіївна".into() },
+        head: Head {
+            rnokpp: diia_qr_domain::identifiers::Rnokpp::with_check_digit("312450218")?,
+            full_name: "Ґарбуз Марія Олексіївна".into(),
+        },
     };
     engine.register_partner(&who).await?;
     step(&format!("Партнер «{}» увійшов із КЕП керівника ({}) і зареєструвався", who.organisation_name, who.head.full_name));
@@ -93,10 +96,30 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
 
     let basis = |s: &str| LegalBasis { acknowledged: true, statement: s.into() };
     let services = [
-        ("для поселення у готель", vec![T::InternalPassport, T::TaxpayerCard], 30, "ст. 11 Закону «Про захист персональних даних»: договір про надання готельних послуг"),
-        ("для оренди автомобіля, для надання послуг паркування", vec![T::DriverLicense, T::VehicleLicense], 90, "договір оренди та Правила паркування"),
-        ("для поселення дітей разом із батьками", vec![T::InternalPassport, T::BirthCertificate], 30, "договір про надання готельних послуг"),
-        ("для поселення у студентський гуртожиток", vec![T::StudentIdCard, T::ReferenceInternallyDisplacedPerson, T::ForeignPassport], 365, "договір найму житла у гуртожитку"),
+        (
+            "для поселення у готель",
+            vec![T::InternalPassport, T::TaxpayerCard],
+            30,
+            "ст. 11 Закону «Про захист персональних даних»: договір про надання готельних послуг",
+        ),
+        (
+            "для оренди автомобіля, для надання послуг паркування",
+            vec![T::DriverLicense, T::VehicleLicense],
+            90,
+            "договір оренди та Правила паркування",
+        ),
+        (
+            "для поселення дітей разом із батьками",
+            vec![T::InternalPassport, T::BirthCertificate],
+            30,
+            "договір про надання готельних послуг",
+        ),
+        (
+            "для поселення у студентський гуртожиток",
+            vec![T::StudentIdCard, T::ReferenceInternallyDisplacedPerson, T::ForeignPassport],
+            365,
+            "договір найму житла у гуртожитку",
+        ),
     ];
     let mut links = Vec::new();
     for (i, (names, documents, retention, why)) in services.into_iter().enumerate() {
@@ -105,7 +128,12 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         let svg = diia_qr_projections::qr::qr_svg(&qr.link)?;
         let file = out.join(format!("qr-{}.svg", i + 1));
         std::fs::write(&file, svg)?;
-        step(&format!("Послуга «{names}» ({} док.) — QR {}: {}", documents.len(), file.file_name().unwrap_or_default().to_string_lossy(), qr.link));
+        step(&format!(
+            "Послуга «{names}» ({} док.) — QR {}: {}",
+            documents.len(),
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            qr.link
+        ));
         links.push(qr.link);
     }
 
@@ -116,7 +144,9 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         Ok(_) => bail!("запит без потрібних документів мав бути відхилений"),
     }
 
-    let journeys: [(&str, usize, Vec<(T, &str)>); 4] = [
+    // (citizen's surname, which QR, the documents they choose)
+    type Journey<'a> = (&'a str, usize, Vec<(T, &'a str)>);
+    let journeys: [Journey; 4] = [
         ("Їжакевич", 0, vec![]),
         ("Олійник", 1, vec![(T::VehicleLicense, "СХК 204617")]),
         ("Ґонта", 2, vec![(T::BirthCertificate, "I-ТР 519064")]),
@@ -128,9 +158,16 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         let id = engine.scan(&c.rnokpp, &links[link]).await?;
         let share = engine.share_request(&c.rnokpp, id).await?;
         let snap = share.snapshot().context("знімок запиту")?;
-        step(&format!("{} сканує QR: «{}», {}; мета: {}", c.full_name, snap.organisation_name, snap.branch_address, snap.service_names.join(", ")));
+        step(&format!(
+            "{} сканує QR: «{}», {}; мета: {}",
+            c.full_name,
+            snap.organisation_name,
+            snap.branch_address,
+            snap.service_names.join(", ")
+        ));
         if !choices.is_empty() {
-            let choices: Vec<DocumentChoice> = choices.into_iter().map(|(t, id)| DocumentChoice { document_type: t, document_id: id.into() }).collect();
+            let choices: Vec<DocumentChoice> =
+                choices.into_iter().map(|(t, id)| DocumentChoice { document_type: t, document_id: id.into() }).collect();
             let labels: Vec<String> = share
                 .candidates()
                 .iter()

@@ -95,12 +95,7 @@ pub enum EmbeddedPgError {
         "the cluster in {data_dir} was made by PostgreSQL {cluster}, but the server binaries \
          found are PostgreSQL {server} ({bin_dir}); set {BIN_DIR_ENV} to the matching binaries"
     )]
-    VersionMismatch {
-        data_dir: PathBuf,
-        cluster: String,
-        server: String,
-        bin_dir: PathBuf,
-    },
+    VersionMismatch { data_dir: PathBuf, cluster: String, server: String, bin_dir: PathBuf },
 
     #[error("initdb failed for {data_dir}: {output}")]
     InitDb { data_dir: PathBuf, output: String },
@@ -109,11 +104,7 @@ pub enum EmbeddedPgError {
     AlreadyRunning { data_dir: PathBuf, detail: String },
 
     #[error("PostgreSQL failed to start on {data_dir}: {output}\nlast lines of the server log:\n{log_tail}")]
-    Start {
-        data_dir: PathBuf,
-        output: String,
-        log_tail: String,
-    },
+    Start { data_dir: PathBuf, output: String, log_tail: String },
 
     #[error("PostgreSQL on {data_dir} did not stop: {output}")]
     Stop { data_dir: PathBuf, output: String },
@@ -256,27 +247,18 @@ impl EmbeddedPostgres {
 
     /// Creates database `name` (1 to 63 characters from `[a-z0-9_]`) unless it exists.
     pub fn create_database(&self, name: &str) -> Result<()> {
-        let valid = !name.is_empty()
-            && name.len() <= 63
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let valid = !name.is_empty() && name.len() <= 63 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {
             return Err(EmbeddedPgError::InvalidDatabaseName { name: name.into() });
         }
         if !self.running {
-            return Err(EmbeddedPgError::NotRunning {
-                data_dir: self.data_dir.clone(),
-            });
+            return Err(EmbeddedPgError::NotRunning { data_dir: self.data_dir.clone() });
         }
         let exists_sql = format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'");
         let exists = |pg: &Self| -> Result<bool> {
             pg.psql(&exists_sql)
                 .map(|out| out.trim() == "1")
-                .map_err(|output| EmbeddedPgError::CreateDatabase {
-                    name: name.into(),
-                    output,
-                })
+                .map_err(|output| EmbeddedPgError::CreateDatabase { name: name.into(), output })
         };
         if exists(self)? {
             return Ok(());
@@ -288,10 +270,7 @@ impl EmbeddedPostgres {
             }
             // Another thread or process may have created it meanwhile.
             Err(_) if exists(self)? => Ok(()),
-            Err(output) => Err(EmbeddedPgError::CreateDatabase {
-                name: name.into(),
-                output,
-            }),
+            Err(output) => Err(EmbeddedPgError::CreateDatabase { name: name.into(), output }),
         }
     }
 
@@ -329,12 +308,7 @@ impl EmbeddedPostgres {
         self.port
     }
 
-    fn launch(
-        bin: PgBin,
-        data_dir: PathBuf,
-        throwaway_root: Option<PathBuf>,
-        run_as: Option<RunAs>,
-    ) -> Result<Self> {
+    fn launch(bin: PgBin, data_dir: PathBuf, throwaway_root: Option<PathBuf>, run_as: Option<RunAs>) -> Result<Self> {
         let started = Instant::now();
         check_shell_safe(&data_dir)?;
         // From here on, `Drop` cleans up whatever an error leaves behind.
@@ -363,12 +337,10 @@ impl EmbeddedPostgres {
         }
         if pg.throwaway_root.is_none() {
             let owner = pg.data_dir.join(OWNER_FILE);
-            fs::write(&owner, format!("{}\n", std::process::id())).map_err(|source| {
-                EmbeddedPgError::Io {
-                    action: "cannot write",
-                    path: owner.clone(),
-                    source,
-                }
+            fs::write(&owner, format!("{}\n", std::process::id())).map_err(|source| EmbeddedPgError::Io {
+                action: "cannot write",
+                path: owner.clone(),
+                source,
             })?;
         }
         pg.running = true;
@@ -423,9 +395,7 @@ impl EmbeddedPostgres {
         if !self.data_dir.join("postmaster.pid").exists() || !self.server_running()? {
             return Ok(());
         }
-        let owner = fs::read_to_string(self.data_dir.join(OWNER_FILE))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
+        let owner = fs::read_to_string(self.data_dir.join(OWNER_FILE)).ok().and_then(|s| s.trim().parse::<i32>().ok());
         let hint = format!(
             "stop it first, e.g. `pg_ctl stop -D {}`{}",
             self.data_dir.display(),
@@ -456,10 +426,7 @@ impl EmbeddedPostgres {
 
     /// `pg_ctl status`: true when a server is running on the data folder.
     fn server_running(&self) -> Result<bool> {
-        let out = run(self
-            .command(&self.tool("pg_ctl"))
-            .args(["status", "-D"])
-            .arg(&self.data_dir))?;
+        let out = run(self.command(&self.tool("pg_ctl")).args(["status", "-D"]).arg(&self.data_dir))?;
         Ok(out.status.code() == Some(0))
     }
 
@@ -480,9 +447,7 @@ impl EmbeddedPostgres {
         let parent = [tmp, PathBuf::from("/tmp")]
             .into_iter()
             .find(|p| fits(&p.join("diia-qr-pg-sock-000000000000")))
-            .ok_or_else(|| EmbeddedPgError::SocketPath {
-                path: preferred.clone(),
-            })?;
+            .ok_or_else(|| EmbeddedPgError::SocketPath { path: preferred.clone() })?;
         self.socket_dir = create_unique_dir(&parent, "diia-qr-pg-sock")?;
         self.socket_dir_is_temp = true;
         if let Some(user) = &self.run_as {
@@ -508,31 +473,16 @@ impl EmbeddedPostgres {
     fn spawn_watchdog(&self) -> Result<Watchdog> {
         let sh = Path::new("/bin/sh");
         let mut cmd = self.command(sh);
-        let mode = if self.throwaway_root.is_some() {
-            "immediate"
-        } else {
-            "fast"
-        };
-        cmd.arg("-c")
-            .arg(WATCHDOG_SCRIPT)
-            .arg("diia-qr-pg-watchdog")
-            .arg(self.tool("pg_ctl"))
-            .arg(&self.data_dir)
-            .arg(mode);
+        let mode = if self.throwaway_root.is_some() { "immediate" } else { "fast" };
+        cmd.arg("-c").arg(WATCHDOG_SCRIPT).arg("diia-qr-pg-watchdog").arg(self.tool("pg_ctl")).arg(&self.data_dir).arg(mode);
         if let Some(root) = &self.throwaway_root {
             cmd.arg(root);
         }
         if self.socket_dir_is_temp {
             cmd.arg(&self.socket_dir);
         }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        let mut child = cmd.spawn().map_err(|source| EmbeddedPgError::Spawn {
-            program: sh.into(),
-            source,
-        })?;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        let mut child = cmd.spawn().map_err(|source| EmbeddedPgError::Spawn { program: sh.into(), source })?;
         let lifeline = child.stdin.take();
         Ok(Watchdog { child, lifeline })
     }
@@ -543,15 +493,7 @@ impl EmbeddedPostgres {
             let mut cmd = self.command(&self.tool("initdb"));
             cmd.arg("-D")
                 .arg(&self.data_dir)
-                .args([
-                    "-U",
-                    SUPERUSER,
-                    "-A",
-                    "trust",
-                    "-E",
-                    "UTF8",
-                    "--no-instructions",
-                ])
+                .args(["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-instructions"])
                 .arg(format!("--locale={locale}"));
             if self.throwaway_root.is_some() {
                 cmd.arg("--no-sync");
@@ -560,32 +502,20 @@ impl EmbeddedPostgres {
         };
         let started = Instant::now();
         let mut out = attempt(locale)?;
-        let locale_refused = String::from_utf8_lossy(&out.stderr)
-            .to_ascii_lowercase()
-            .contains("locale");
+        let locale_refused = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase().contains("locale");
         if !out.status.success() && locale != "C" && locale_refused {
             tracing::warn!(output = %describe(&out), "initdb with C.UTF-8 failed; retrying with C");
             out = attempt("C")?;
         }
         if !out.status.success() {
-            return Err(EmbeddedPgError::InitDb {
-                data_dir: self.data_dir.clone(),
-                output: describe(&out),
-            });
+            return Err(EmbeddedPgError::InitDb { data_dir: self.data_dir.clone(), output: describe(&out) });
         }
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "initdb done"
-        );
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "initdb done");
         self.make_socket_dir()
     }
 
     fn pg_ctl_start(&self) -> Result<()> {
-        let mut opts = format!(
-            "-p {} -k {} -c listen_addresses=''",
-            self.port,
-            shell_quote(self.socket_dir.as_os_str())
-        );
+        let mut opts = format!("-p {} -k {} -c listen_addresses=''", self.port, shell_quote(self.socket_dir.as_os_str()));
         if self.throwaway_root.is_some() {
             opts.push_str(
                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
@@ -605,21 +535,19 @@ impl EmbeddedPostgres {
         if out.status.success() {
             return Ok(());
         }
-        Err(EmbeddedPgError::Start {
-            data_dir: self.data_dir.clone(),
-            output: describe(&out),
-            log_tail: tail(&log, 25),
-        })
+        Err(EmbeddedPgError::Start { data_dir: self.data_dir.clone(), output: describe(&out), log_tail: tail(&log, 25) })
     }
 
     fn pg_ctl_stop(&self) -> Result<()> {
         let stop = |mode: &str| {
-            run(self
-                .command(&self.tool("pg_ctl"))
-                .arg("stop")
-                .arg("-D")
-                .arg(&self.data_dir)
-                .args(["-m", mode, "-w", "-t", PG_CTL_TIMEOUT, "-s"]))
+            run(self.command(&self.tool("pg_ctl")).arg("stop").arg("-D").arg(&self.data_dir).args([
+                "-m",
+                mode,
+                "-w",
+                "-t",
+                PG_CTL_TIMEOUT,
+                "-s",
+            ]))
         };
         let fast = stop("fast")?;
         if fast.status.success() || !self.server_running()? {
@@ -630,10 +558,7 @@ impl EmbeddedPostgres {
         if immediate.status.success() || !self.server_running()? {
             return Ok(());
         }
-        Err(EmbeddedPgError::Stop {
-            data_dir: self.data_dir.clone(),
-            output: format!("{}; {}", describe(&fast), describe(&immediate)),
-        })
+        Err(EmbeddedPgError::Stop { data_dir: self.data_dir.clone(), output: format!("{}; {}", describe(&fast), describe(&immediate)) })
     }
 
     /// Runs one SQL statement on the `postgres` database; `Ok(stdout)` or `Err(description)`.
@@ -707,14 +632,8 @@ fn locate_binaries(
     let candidates: Vec<PathBuf> = match &override_dir {
         Some(dir) => vec![PathBuf::from(dir)],
         None => {
-            let mut dirs: Vec<PathBuf> = path_var
-                .as_deref()
-                .map(|p| {
-                    std::env::split_paths(p)
-                        .filter(|d| d.is_absolute())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut dirs: Vec<PathBuf> =
+                path_var.as_deref().map(|p| std::env::split_paths(p).filter(|d| d.is_absolute()).collect()).unwrap_or_default();
             let mut versioned: Vec<((u32, u32), PathBuf)> = fs::read_dir(versions_root)
                 .into_iter()
                 .flatten()
@@ -746,29 +665,17 @@ fn locate_binaries(
             continue;
         }
         match server_version(&dir) {
-            Some((major, version)) if major >= MIN_MAJOR => usable.push(PgBin {
-                dir,
-                major,
-                version,
-            }),
-            Some((_, version)) => notes.push(format!(
-                "{} is PostgreSQL {version}, too old",
-                dir.display()
-            )),
+            Some((major, version)) if major >= MIN_MAJOR => usable.push(PgBin { dir, major, version }),
+            Some((_, version)) => notes.push(format!("{} is PostgreSQL {version}, too old", dir.display())),
             None => notes.push(format!("{}/postgres --version failed", dir.display())),
         }
     }
-    let preferred = prefer_major
-        .and_then(|want| usable.iter().position(|b| b.major.to_string() == want))
-        .unwrap_or(0);
+    let preferred = prefer_major.and_then(|want| usable.iter().position(|b| b.major.to_string() == want)).unwrap_or(0);
     if preferred < usable.len() {
         return Ok(usable.swap_remove(preferred));
     }
     let mut searched = match &override_dir {
-        Some(dir) => format!(
-            "{BIN_DIR_ENV}={} does not hold initdb, pg_ctl and postgres",
-            Path::new(dir).display()
-        ),
+        Some(dir) => format!("{BIN_DIR_ENV}={} does not hold initdb, pg_ctl and postgres", Path::new(dir).display()),
         None => format!("searched PATH and {}/*/bin", versions_root.display()),
     };
     for note in notes {
@@ -778,9 +685,7 @@ fn locate_binaries(
 }
 
 fn has_server_binaries(dir: &Path) -> bool {
-    ["pg_ctl", "initdb", "postgres"]
-        .iter()
-        .all(|name| is_executable(&dir.join(name)))
+    ["pg_ctl", "initdb", "postgres"].iter().all(|name| is_executable(&dir.join(name)))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -788,9 +693,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| is_executable(p))
 }
 
 /// "15" -> (15, 0), "9.6" -> (9, 6).
@@ -807,58 +710,34 @@ fn parse_version_key(name: &str) -> Option<(u32, u32)> {
 /// `postgres --version` ("postgres (PostgreSQL) 15.18 (Debian ...)") -> (15, "15.18").
 /// (`postgres` answers --version before its refusal to run as root.)
 fn server_version(dir: &Path) -> Option<(u32, String)> {
-    let out = Command::new(dir.join("postgres"))
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
+    let out = Command::new(dir.join("postgres")).arg("--version").stdin(Stdio::null()).output().ok()?;
     if !out.status.success() {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let rest = text
-        .split_once("(PostgreSQL)")
-        .map_or(&*text, |(_, r)| r)
-        .trim();
-    let version: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
-        .collect();
-    let major = version
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()?;
+    let rest = text.split_once("(PostgreSQL)").map_or(&*text, |(_, r)| r).trim();
+    let version: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    let major = version.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()?;
     Some((major, version))
 }
 
 fn read_cluster_version(data_dir: &Path) -> Option<String> {
-    fs::read_to_string(data_dir.join("PG_VERSION"))
-        .ok()
-        .map(|s| s.trim().to_string())
+    fs::read_to_string(data_dir.join("PG_VERSION")).ok().map(|s| s.trim().to_string())
 }
 
 fn c_utf8_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        let listed = Command::new("locale")
-            .arg("-a")
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout).lines().any(|l| {
-                    let l = l.trim().to_ascii_lowercase();
-                    l == "c.utf8" || l == "c.utf-8"
-                })
-            });
-        listed.unwrap_or_else(|| {
-            Path::new("/usr/lib/locale/C.utf8").exists()
-                || Path::new("/usr/lib/locale/C.UTF-8").exists()
-        })
+        let listed =
+            Command::new("locale").arg("-a").stdin(Stdio::null()).stderr(Stdio::null()).output().ok().filter(|o| o.status.success()).map(
+                |o| {
+                    String::from_utf8_lossy(&o.stdout).lines().any(|l| {
+                        let l = l.trim().to_ascii_lowercase();
+                        l == "c.utf8" || l == "c.utf-8"
+                    })
+                },
+            );
+        listed.unwrap_or_else(|| Path::new("/usr/lib/locale/C.utf8").exists() || Path::new("/usr/lib/locale/C.UTF-8").exists())
     })
 }
 
@@ -874,18 +753,11 @@ fn server_user(data_dir: &Path) -> Result<Option<RunAs>> {
     if let Ok(meta) = fs::metadata(data_dir.join("PG_VERSION")) {
         let uid = fs::metadata(data_dir).map_or(meta.uid(), |m| m.uid());
         if uid == 0 {
-            return Err(EmbeddedPgError::NoServerUser {
-                reason: format!("the cluster in {} is owned by root", data_dir.display()),
-            });
+            return Err(EmbeddedPgError::NoServerUser { reason: format!("the cluster in {} is owned by root", data_dir.display()) });
         }
-        return lookup_user_by_uid(uid)
-            .map(Some)
-            .ok_or_else(|| EmbeddedPgError::NoServerUser {
-                reason: format!(
-                    "the cluster in {} is owned by uid {uid}, which has no account",
-                    data_dir.display()
-                ),
-            });
+        return lookup_user_by_uid(uid).map(Some).ok_or_else(|| EmbeddedPgError::NoServerUser {
+            reason: format!("the cluster in {} is owned by uid {uid}, which has no account", data_dir.display()),
+        });
     }
     server_user_for_new_cluster()
 }
@@ -896,31 +768,21 @@ fn server_user_for_new_cluster() -> Result<Option<RunAs>> {
     }
     match lookup_user_by_name(SERVER_ACCOUNT) {
         Some(user) if user.uid != 0 => Ok(Some(user)),
-        Some(_) => Err(EmbeddedPgError::NoServerUser {
-            reason: format!("the `{SERVER_ACCOUNT}` account has uid 0"),
-        }),
-        None => Err(EmbeddedPgError::NoServerUser {
-            reason: format!("there is no `{SERVER_ACCOUNT}` account"),
-        }),
+        Some(_) => Err(EmbeddedPgError::NoServerUser { reason: format!("the `{SERVER_ACCOUNT}` account has uid 0") }),
+        None => Err(EmbeddedPgError::NoServerUser { reason: format!("there is no `{SERVER_ACCOUNT}` account") }),
     }
 }
 
 fn lookup_user_by_name(name: &str) -> Option<RunAs> {
     let name = CString::new(name).ok()?;
-    lookup_user(|pwd, buf, result| unsafe {
-        libc::getpwnam_r(name.as_ptr(), pwd, buf.as_mut_ptr(), buf.len(), result)
-    })
+    lookup_user(|pwd, buf, result| unsafe { libc::getpwnam_r(name.as_ptr(), pwd, buf.as_mut_ptr(), buf.len(), result) })
 }
 
 fn lookup_user_by_uid(uid: u32) -> Option<RunAs> {
-    lookup_user(|pwd, buf, result| unsafe {
-        libc::getpwuid_r(uid, pwd, buf.as_mut_ptr(), buf.len(), result)
-    })
+    lookup_user(|pwd, buf, result| unsafe { libc::getpwuid_r(uid, pwd, buf.as_mut_ptr(), buf.len(), result) })
 }
 
-fn lookup_user(
-    call: impl Fn(&mut libc::passwd, &mut [libc::c_char], &mut *mut libc::passwd) -> libc::c_int,
-) -> Option<RunAs> {
+fn lookup_user(call: impl Fn(&mut libc::passwd, &mut [libc::c_char], &mut *mut libc::passwd) -> libc::c_int) -> Option<RunAs> {
     let mut buf = vec![0 as libc::c_char; 1 << 16];
     // SAFETY: passwd is plain data; zeroed is a valid (if meaningless) value.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -935,12 +797,7 @@ fn lookup_user(
             PathBuf::from(OsStr::from_bytes(CStr::from_ptr(pwd.pw_dir).to_bytes())),
         )
     };
-    Some(RunAs {
-        name,
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
-        home,
-    })
+    Some(RunAs { name, uid: pwd.pw_uid, gid: pwd.pw_gid, home })
 }
 
 fn command_as(run_as: Option<&RunAs>, program: &Path) -> Command {
@@ -953,31 +810,20 @@ fn command_as(run_as: Option<&RunAs>, program: &Path) -> Command {
     cmd.current_dir("/").stdin(Stdio::null());
     if let Some(user) = run_as {
         // std drops supplementary groups (setgroups(0)) before setuid when we are root.
-        cmd.uid(user.uid)
-            .gid(user.gid)
-            .env("HOME", &user.home)
-            .env("USER", &user.name)
-            .env("LOGNAME", &user.name);
+        cmd.uid(user.uid).gid(user.gid).env("HOME", &user.home).env("USER", &user.name).env("LOGNAME", &user.name);
     }
     cmd
 }
 
 fn run(cmd: &mut Command) -> Result<Output> {
     tracing::debug!(command = ?cmd, "running");
-    cmd.output().map_err(|source| EmbeddedPgError::Spawn {
-        program: PathBuf::from(cmd.get_program()),
-        source,
-    })
+    cmd.output().map_err(|source| EmbeddedPgError::Spawn { program: PathBuf::from(cmd.get_program()), source })
 }
 
 /// The exit status and what the program said: its stderr, or its stdout if stderr is empty.
 fn describe(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let said = if stderr.trim().is_empty() {
-        String::from_utf8_lossy(&out.stdout)
-    } else {
-        stderr
-    };
+    let said = if stderr.trim().is_empty() { String::from_utf8_lossy(&out.stdout) } else { stderr };
     match said.trim() {
         "" => out.status.to_string(),
         said => format!("{}: {said}", out.status),
@@ -995,35 +841,25 @@ fn tail(path: &Path, lines: usize) -> String {
     }
 }
 
-fn io_err<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(io::Error) -> EmbeddedPgError + 'a {
-    move |source| EmbeddedPgError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> EmbeddedPgError + 'a {
+    move |source| EmbeddedPgError::Io { action, path: path.to_path_buf(), source }
 }
 
 fn chown(path: &Path, user: &RunAs) -> Result<()> {
-    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
-        .map_err(io_err("cannot chown", path))
+    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).map_err(io_err("cannot chown", path))
 }
 
 /// Creates `dir` (mode 0700, owned by the server user) and any missing parents (mode 0755, so
 /// that the server user can pass through them); an existing `dir` gets the same owner and a mode
 /// PostgreSQL accepts.
 fn ensure_private_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<()> {
-    let missing: Vec<&Path> = dir
-        .ancestors()
-        .skip(1)
-        .take_while(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err())
-        .collect();
+    let missing: Vec<&Path> =
+        dir.ancestors().skip(1).take_while(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err()).collect();
     for parent in missing.into_iter().rev() {
         match fs::DirBuilder::new().mode(0o755).create(parent) {
-            Ok(()) => fs::set_permissions(parent, fs::Permissions::from_mode(0o755))
-                .map_err(io_err("cannot set permissions of", parent))?,
+            Ok(()) => {
+                fs::set_permissions(parent, fs::Permissions::from_mode(0o755)).map_err(io_err("cannot set permissions of", parent))?
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io_err("cannot create", parent)(e)),
         }
@@ -1035,10 +871,7 @@ fn ensure_private_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<()> {
     }
     let meta = fs::metadata(dir).map_err(io_err("cannot read", dir))?;
     if !meta.is_dir() {
-        return Err(EmbeddedPgError::InvalidPath {
-            path: dir.into(),
-            reason: "not a directory".into(),
-        });
+        return Err(EmbeddedPgError::InvalidPath { path: dir.into(), reason: "not a directory".into() });
     }
     if let Some(user) = run_as {
         if meta.uid() != user.uid {
@@ -1047,8 +880,7 @@ fn ensure_private_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<()> {
     }
     let mode = meta.mode() & 0o7777;
     if mode != 0o700 && mode != 0o750 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(io_err("cannot set permissions of", dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err("cannot set permissions of", dir))?;
     }
     Ok(())
 }
@@ -1071,10 +903,7 @@ fn check_reachable(path: &Path, user: &RunAs) -> Result<()> {
             mode & 0o001 != 0
         };
         if !searchable {
-            return Err(EmbeddedPgError::NotAccessible {
-                path: p.into(),
-                user: user.name.clone(),
-            });
+            return Err(EmbeddedPgError::NotAccessible { path: p.into(), user: user.name.clone() });
         }
     }
     Ok(())
@@ -1084,10 +913,7 @@ fn check_reachable(path: &Path, user: &RunAs) -> Result<()> {
 /// so the data folder must not hold characters special inside double quotes.
 fn check_shell_safe(data_dir: &Path) -> Result<()> {
     let bytes = data_dir.as_os_str().as_bytes();
-    if let Some(c) = bytes
-        .iter()
-        .find(|b| matches!(b, b'"' | b'$' | b'`' | b'\\' | b'\n' | b'\r'))
-    {
+    if let Some(c) = bytes.iter().find(|b| matches!(b, b'"' | b'$' | b'`' | b'\\' | b'\n' | b'\r')) {
         return Err(EmbeddedPgError::InvalidPath {
             path: data_dir.into(),
             reason: format!("pg_ctl cannot handle the character {:?} in it", *c as char),
@@ -1101,9 +927,7 @@ fn check_shell_safe(data_dir: &Path) -> Result<()> {
 fn socket_dir_usable(dir: &Path, port_len: usize) -> bool {
     let bytes = dir.as_os_str().as_bytes();
     bytes.len() + "/.s.PGSQL.".len() + port_len <= MAX_SOCKET_PATH
-        && !bytes.iter().any(|b| {
-            matches!(b, b',' | b'"' | b'\'' | b'\\' | b'$' | b'`') || b.is_ascii_whitespace()
-        })
+        && !bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\'' | b'\\' | b'$' | b'`') || b.is_ascii_whitespace())
 }
 
 fn shell_quote(s: &OsStr) -> String {
@@ -1134,18 +958,13 @@ fn create_unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf> {
             Err(e) => return Err(io_err("cannot create a folder in", parent)(e)),
         }
     }
-    Err(io_err("cannot create a folder in", parent)(
-        last_err.unwrap_or_else(|| io::Error::other("no free name")),
-    ))
+    Err(io_err("cannot create a folder in", parent)(last_err.unwrap_or_else(|| io::Error::other("no free name"))))
 }
 
 /// A port number no TCP listener uses here. The server listens on no TCP address, so it only
 /// names the socket file; a free one avoids confusing anyone who later turns TCP on.
 fn pick_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(5432)
+    std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(5432)
 }
 
 fn process_alive(pid: i32) -> bool {
@@ -1153,8 +972,7 @@ fn process_alive(pid: i32) -> bool {
         return false;
     }
     // SAFETY: signal 0 only checks for existence and permission.
-    let exists = unsafe { libc::kill(pid, 0) } == 0
-        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    let exists = unsafe { libc::kill(pid, 0) } == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     exists && !is_zombie(pid)
 }
 
@@ -1192,20 +1010,14 @@ mod tests {
     };
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
     }
 
     /// Runs `sql` statements on `url` and returns the first column of the last one's first row.
     fn query_i32(url: &str, statements: &[&str]) -> i32 {
         block_on(async {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url)
-                .await
-                .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
             let (last, init) = statements.split_last().unwrap();
             for sql in init {
                 sqlx::query(sql).execute(&mut conn).await.unwrap();
@@ -1217,14 +1029,7 @@ mod tests {
     }
 
     fn postmaster_pid(data_dir: &Path) -> i32 {
-        fs::read_to_string(data_dir.join("postmaster.pid"))
-            .expect("postmaster.pid")
-            .lines()
-            .next()
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        fs::read_to_string(data_dir.join("postmaster.pid")).expect("postmaster.pid").lines().next().unwrap().trim().parse().unwrap()
     }
 
     /// Live processes whose command line mentions `needle` (the server, the watchdog).
@@ -1232,11 +1037,7 @@ mod tests {
         let needle = needle.as_os_str().as_bytes();
         let mut found = Vec::new();
         for entry in fs::read_dir("/proc").unwrap().flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<i32>().ok())
-            else {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
             };
             if pid as u32 == std::process::id() || !process_alive(pid) {
@@ -1246,10 +1047,7 @@ mod tests {
                 continue;
             };
             if cmdline.windows(needle.len()).any(|w| w == needle) {
-                found.push(format!(
-                    "{pid}: {}",
-                    String::from_utf8_lossy(&cmdline).replace('\0', " ")
-                ));
+                found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
             }
         }
         found
@@ -1281,30 +1079,18 @@ mod tests {
 
     /// Re-runs this test binary with only [`subprocess_helper`], in mode `mode`.
     fn run_helper(mode: &str, extra_env: &[(&str, &OsStr)]) -> String {
-        let module = module_path!()
-            .split_once("::")
-            .map_or(module_path!(), |(_, m)| m);
+        let module = module_path!().split_once("::").map_or(module_path!(), |(_, m)| m);
         let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args([
-            &format!("{module}::{HELPER_TEST}"),
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, mode)
-        .stdin(Stdio::null());
+        cmd.args([&format!("{module}::{HELPER_TEST}"), "--exact", "--nocapture", "--test-threads=1"])
+            .env(HELPER_ENV, mode)
+            .stdin(Stdio::null());
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
         let started = Instant::now();
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "helper {mode} failed: {}\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "helper {mode} failed: {}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
         // The helper's output pipes close when it exits: nothing it left behind holds them.
         assert!(started.elapsed() < Duration::from_secs(60));
         stdout
@@ -1330,10 +1116,7 @@ mod tests {
                 let pg = EmbeddedPostgres::start_throwaway().unwrap();
                 pg.create_database("orphan").unwrap();
                 println!("HELPER DATA_DIR={}", pg.data_dir().display());
-                println!(
-                    "HELPER ROOT={}",
-                    pg.throwaway_root.as_ref().unwrap().display()
-                );
+                println!("HELPER ROOT={}", pg.throwaway_root.as_ref().unwrap().display());
                 println!("HELPER PID={}", postmaster_pid(pg.data_dir()));
                 io::stdout().flush().unwrap();
                 // Leave without dropping `pg`, as a test binary with a static cluster does.
@@ -1341,10 +1124,7 @@ mod tests {
             }
             "missing_bins" => {
                 let err = EmbeddedPostgres::start_throwaway().unwrap_err();
-                assert!(
-                    matches!(err, EmbeddedPgError::BinariesNotFound { .. }),
-                    "{err:?}"
-                );
+                assert!(matches!(err, EmbeddedPgError::BinariesNotFound { .. }), "{err:?}");
                 println!("HELPER ERR={err}");
             }
             other => panic!("unknown helper mode {other}"),
@@ -1363,10 +1143,7 @@ mod tests {
         pg.create_database("embedded_pg_test").unwrap();
         pg.create_database("embedded_pg_test").unwrap();
         let url = pg.database_url("embedded_pg_test");
-        assert!(
-            url.starts_with("postgres://postgres@localhost/embedded_pg_test?host=/"),
-            "{url}"
-        );
+        assert!(url.starts_with("postgres://postgres@localhost/embedded_pg_test?host=/"), "{url}");
         assert_eq!(query_i32(&url, &["SELECT 1"]), 1);
         assert_eq!(
             query_i32(
@@ -1378,10 +1155,7 @@ mod tests {
             ),
             1
         );
-        assert!(matches!(
-            pg.create_database("Bad-Name"),
-            Err(EmbeddedPgError::InvalidDatabaseName { .. })
-        ));
+        assert!(matches!(pg.create_database("Bad-Name"), Err(EmbeddedPgError::InvalidDatabaseName { .. })));
 
         let pid = postmaster_pid(&data_dir);
         assert!(process_alive(pid));
@@ -1416,16 +1190,10 @@ mod tests {
         assert!(!process_alive(pid));
         assert!(!data_dir.join("postmaster.pid").exists());
         drop(pg);
-        assert!(
-            data_dir.join("PG_VERSION").exists(),
-            "the cluster must be kept"
-        );
+        assert!(data_dir.join("PG_VERSION").exists(), "the cluster must be kept");
 
         let pg = EmbeddedPostgres::start(&data_dir).unwrap();
-        assert_eq!(
-            query_i32(&pg.database_url("postgres"), &["SELECT x FROM kept"]),
-            42
-        );
+        assert_eq!(query_i32(&pg.database_url("postgres"), &["SELECT x FROM kept"]), 42);
         // A second owner on the same folder is refused while the first is alive.
         match EmbeddedPostgres::start(&data_dir) {
             Err(EmbeddedPgError::AlreadyRunning { .. }) => {}
@@ -1468,10 +1236,7 @@ mod tests {
     fn missing_binaries_say_how_to_install() {
         let empty = ScratchDir::new(0o755);
         let err = locate_binaries(Some(empty.0.clone().into()), None, &empty, None).unwrap_err();
-        assert!(
-            err.to_string().contains("apt-get install postgresql"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("apt-get install postgresql"), "{err}");
 
         let stdout = run_helper("missing_bins", &[(BIN_DIR_ENV, empty.as_os_str())]);
         let message = helper_value(&stdout, "ERR");
@@ -1508,14 +1273,8 @@ mod tests {
         assert_eq!(percent_encode(b"/tmp/a b,c", true), "/tmp/a%20b%2Cc");
         assert_eq!(parse_version_key("9.6"), Some((9, 6)));
         assert_eq!(parse_version_key("15"), Some((15, 0)));
-        assert!(!socket_dir_usable(
-            Path::new(&format!("/{}", "x".repeat(100))),
-            5
-        ));
-        assert!(socket_dir_usable(
-            Path::new("/tmp/diia-qr-pg-0123/data/run"),
-            5
-        ));
+        assert!(!socket_dir_usable(Path::new(&format!("/{}", "x".repeat(100))), 5));
+        assert!(socket_dir_usable(Path::new("/tmp/diia-qr-pg-0123/data/run"), 5));
         assert!(!socket_dir_usable(Path::new("/tmp/a,b"), 5));
     }
 }

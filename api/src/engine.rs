@@ -188,7 +188,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(pool: PgPool, secret: Vec<u8>, codes: Arc<dyn EmailConfirmationCodes>, citizen: ShareRequestServices, settings: EngineSettings) -> Self {
+    pub fn new(
+        pool: PgPool,
+        secret: Vec<u8>,
+        codes: Arc<dyn EmailConfirmationCodes>,
+        citizen: ShareRequestServices,
+        settings: EngineSettings,
+    ) -> Self {
         Self {
             partners: Store::new(&pool, ()),
             branches: Store::new(&pool, BranchServices { codes }),
@@ -209,7 +215,8 @@ impl Engine {
 
     pub async fn register_partner(&self, who: &PartnerIdentity) -> Result<Uuid, EngineError> {
         let id = who.partner_id();
-        let command = PartnerCommand::Register { kind: who.kind.clone(), organisation_name: who.organisation_name.clone(), head: who.head.clone() };
+        let command =
+            PartnerCommand::Register { kind: who.kind.clone(), organisation_name: who.organisation_name.clone(), head: who.head.clone() };
         self.partners.execute(id, command, &Actor::partner_head(&who.head)).await?;
         Ok(id)
     }
@@ -274,7 +281,9 @@ impl Engine {
 
     /// Confirms a branch's mailbox with the code mailed to it; whoever reads that mailbox may.
     pub async fn confirm_branch_email(&self, branch_id: Uuid, code: &str) -> Result<(), EngineError> {
-        self.branches.execute(branch_id, BranchCommand::ConfirmEmail { code: code.to_string() }, &Actor(format!("mailbox-of:{branch_id}"))).await
+        self.branches
+            .execute(branch_id, BranchCommand::ConfirmEmail { code: code.to_string() }, &Actor(format!("mailbox-of:{branch_id}")))
+            .await
     }
 
     async fn branch_standing(&self, who: &PartnerIdentity, branch_id: Uuid) -> Result<BranchStanding, EngineError> {

@@ -90,9 +90,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 MailConfig::Folder(dir) => format!("листи — у теку {}", dir.display()),
                 MailConfig::Smtp(_) => "листи — через SMTP".to_string(),
             };
+            // Listen for signals before announcing the URL, so a stop request is never missed.
+            let stop = shutdown_signal()?;
             let app = Application::build(config).await.context("не вдалося запустити Дія.QR")?;
             println!("Дія.QR слухає на {} ({mail}). Ctrl+C — зупинити.", app.base_url());
-            shutdown_signal().await?;
+            stop.await;
             println!("Зупиняюся…");
             app.shutdown().await;
             Ok(())
@@ -101,12 +103,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Ctrl+C or SIGTERM (what service managers and CI send).
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("Ctrl+C")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
+/// Resolves on Ctrl+C or SIGTERM (what service managers and CI send). Both handlers are installed
+/// before this returns.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
 }

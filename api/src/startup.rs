@@ -116,7 +116,8 @@ impl Application {
             photo: Arc::new(DevPhotoVerification),
             signature: Arc::new(DevDiiaSignature::new(pki.clone(), &citizens)),
         };
-        let settings = EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
+        let settings =
+            EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
         let engine = Arc::new(Engine::new(pool.clone(), secret, codes.clone(), citizen_services, settings));
 
         let (stop, stop_rx) = watch::channel(false);
@@ -186,7 +187,11 @@ impl Application {
 fn url_host(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host = rest.split(['/', ':']).next().unwrap_or("localhost");
-    if host.is_empty() { "localhost".into() } else { host.to_string() }
+    if host.is_empty() {
+        "localhost".into()
+    } else {
+        host.to_string()
+    }
 }
 
 fn spawn_expiry_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {

@@ -30,7 +30,11 @@ impl BranchAddress {
         let clean = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         let required = |field: &'static str, s: &str| {
             let s = clean(s);
-            if s.is_empty() { Err(BranchError::AddressFieldMissing(field)) } else { Ok(s) }
+            if s.is_empty() {
+                Err(BranchError::AddressFieldMissing(field))
+            } else {
+                Ok(s)
+            }
         };
         Ok(Self {
             region: required("region", &self.region)?,
@@ -74,8 +78,13 @@ pub enum BranchCommand {
         /// Random, chosen by the caller; with the secret it determines the confirmation code.
         confirmation_nonce: String,
     },
-    ConfirmEmail { code: String },
-    ChangeEmail { email: String, confirmation_nonce: String },
+    ConfirmEmail {
+        code: String,
+    },
+    ChangeEmail {
+        email: String,
+        confirmation_nonce: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,7 +307,11 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn an_active_partner_creates_a_branch_and_its_mailbox_awaits_confirmation() {
-        branch().given_no_previous_events().when_async(create(PartnerStatus::Active, "Готель «Палаццо»")).await.then_expect_events(created());
+        branch()
+            .given_no_previous_events()
+            .when_async(create(PartnerStatus::Active, "Готель «Палаццо»"))
+            .await
+            .then_expect_events(created());
     }
 
     #[tokio::test]

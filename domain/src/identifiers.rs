@@ -19,6 +19,29 @@ pub enum IdentifierError {
     Phone(String),
 }
 
+/// Serde and display for a validated string newtype: it deserialises only through `parse`, so a
+/// stored or submitted value that breaks the rule never becomes the type.
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = IdentifierError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 fn all_digits(s: &str, len: usize) -> Option<Vec<u32>> {
     if s.len() != len {
         return None;
@@ -49,19 +72,8 @@ impl Edrpou {
 /// million); if the remainder is 10, weights plus two; a second remainder of 10 counts as 0.
 fn edrpou_check_digit(d: &[u32]) -> u32 {
     let number: u32 = d.iter().fold(0, |acc, x| acc * 10 + x);
-    let base: [u32; 7] = if (30_000_000..60_000_000).contains(&number) {
-        [7, 1, 2, 3, 4, 5, 6]
-    } else {
-        [1, 2, 3, 4, 5, 6, 7]
-    };
-    let sum = |extra: u32| -> u32 {
-        d[..7]
-            .iter()
-            .zip(base.iter())
-            .map(|(x, w)| x * (w + extra))
-            .sum::<u32>()
-            % 11
-    };
+    let base: [u32; 7] = if (30_000_000..60_000_000).contains(&number) { [7, 1, 2, 3, 4, 5, 6] } else { [1, 2, 3, 4, 5, 6, 7] };
+    let sum = |extra: u32| -> u32 { d[..7].iter().zip(base.iter()).map(|(x, w)| x * (w + extra)).sum::<u32>() % 11 };
     let first = sum(0);
     let rem = if first == 10 { sum(2) } else { first };
     if rem == 10 {
@@ -71,22 +83,7 @@ fn edrpou_check_digit(d: &[u32]) -> u32 {
     }
 }
 
-impl TryFrom<String> for Edrpou {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<Edrpou> for String {
-    fn from(value: Edrpou) -> Self {
-        value.0
-    }
-}
-impl fmt::Display for Edrpou {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Edrpou);
 
 /// РНОКПП: a natural person's 10-digit taxpayer number. Its first five digits count days from
 /// 1899-12-31 (the date of birth), the ninth is odd for men, the tenth is a check digit.
@@ -127,22 +124,7 @@ fn rnokpp_check_digit(d: &[u32]) -> u32 {
     (sum.rem_euclid(11) % 10) as u32
 }
 
-impl TryFrom<String> for Rnokpp {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<Rnokpp> for String {
-    fn from(value: Rnokpp) -> Self {
-        value.0
-    }
-}
-impl fmt::Display for Rnokpp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Rnokpp);
 
 /// An e-mail address as a mailbox accepts it: one `@`, a dotted domain, no spaces. The domain is
 /// lower-cased; the local part is kept as written.
@@ -159,9 +141,7 @@ impl EmailAddress {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains('@')
@@ -175,22 +155,7 @@ impl EmailAddress {
         &self.0
     }
 }
-impl TryFrom<String> for EmailAddress {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<EmailAddress> for String {
-    fn from(value: EmailAddress) -> Self {
-        value.0
-    }
-}
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(EmailAddress);
 
 /// A Ukrainian phone number, stored as +380XXXXXXXXX. Spaces, dashes and brackets are accepted on
 /// input, as is the national form 0XXXXXXXXX.
@@ -200,19 +165,14 @@ pub struct PhoneNumber(String);
 
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
-        let digits: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-            .collect();
+        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
         let national = digits
             .strip_prefix("+380")
             .or_else(|| digits.strip_prefix("380"))
             .map(str::to_string)
             .or_else(|| digits.strip_prefix('0').map(str::to_string));
         match national {
-            Some(n) if n.len() == 9 && n.chars().all(|c| c.is_ascii_digit()) => {
-                Ok(Self(format!("+380{n}")))
-            }
+            Some(n) if n.len() == 9 && n.chars().all(|c| c.is_ascii_digit()) => Ok(Self(format!("+380{n}"))),
             _ => Err(IdentifierError::Phone(raw.trim().to_string())),
         }
     }
@@ -220,17 +180,7 @@ impl PhoneNumber {
         &self.0
     }
 }
-impl TryFrom<String> for PhoneNumber {
-    type Error = IdentifierError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<PhoneNumber> for String {
-    fn from(value: PhoneNumber) -> Self {
-        value.0
-    }
-}
+string_newtype!(PhoneNumber);
 
 #[cfg(test)]
 mod tests {
@@ -242,10 +192,7 @@ mod tests {
         for code in ["00032129", "14360570", "00013480", "43395033", "37508596"] {
             assert!(Edrpou::parse(code).is_ok(), "{code} should be valid");
         }
-        assert_eq!(
-            Edrpou::parse("00032128"),
-            Err(IdentifierError::EdrpouChecksum("00032128".into()))
-        );
+        assert_eq!(Edrpou::parse("00032128"), Err(IdentifierError::EdrpouChecksum("00032128".into())));
         assert_eq!(Edrpou::parse("1436057"), Err(IdentifierError::EdrpouFormat));
         assert_eq!(Edrpou::parse("1436057a"), Err(IdentifierError::EdrpouFormat));
     }

@@ -21,9 +21,22 @@ pub enum NameError {
 
 /// Latin letters that look like Cyrillic ones, mapped to the Cyrillic letter a reader sees.
 const LOOKALIKES: &[(char, char)] = &[
-    ('a', 'а'), ('b', 'в'), ('c', 'с'), ('e', 'е'), ('h', 'н'), ('i', 'і'), ('k', 'к'),
-    ('m', 'м'), ('o', 'о'), ('p', 'р'), ('t', 'т'), ('x', 'х'), ('y', 'у'), ('ï', 'ї'),
-    ('3', 'з'), ('0', 'о'),
+    ('a', 'а'),
+    ('b', 'в'),
+    ('c', 'с'),
+    ('e', 'е'),
+    ('h', 'н'),
+    ('i', 'і'),
+    ('k', 'к'),
+    ('m', 'м'),
+    ('o', 'о'),
+    ('p', 'р'),
+    ('t', 'т'),
+    ('x', 'х'),
+    ('y', 'у'),
+    ('ï', 'ї'),
+    ('3', 'з'),
+    ('0', 'о'),
 ];
 
 /// Folds a name for comparison: lower case, Latin look-alikes to Cyrillic, every run of spaces
@@ -37,10 +50,7 @@ pub fn fold(name: &str) -> String {
                 out.push(' ');
             }
             pending_space = false;
-            let ch = LOOKALIKES
-                .iter()
-                .find(|(latin, _)| *latin == ch)
-                .map_or(ch, |(_, cyr)| *cyr);
+            let ch = LOOKALIKES.iter().find(|(latin, _)| *latin == ch).map_or(ch, |(_, cyr)| *cyr);
             out.push(ch);
         } else {
             // Apostrophes inside a word (Мар'яна) are not word breaks.
@@ -84,10 +94,7 @@ impl BranchName {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         let text = checked_text(raw, Self::MAX_CHARS)?;
         let folded = fold(&text);
-        if folded.chars().count() < 3
-            || FORBIDDEN_BRANCH_NAMES.contains(&folded.as_str())
-            || uses_brand(&folded)
-        {
+        if folded.chars().count() < 3 || FORBIDDEN_BRANCH_NAMES.contains(&folded.as_str()) || uses_brand(&folded) {
             return Err(NameError::ForbiddenBranchName(text));
         }
         Ok(Self(text))
@@ -162,13 +169,18 @@ mod tests {
     #[test]
     fn forbidden_branch_names_are_refused_however_they_are_written() {
         for bad in [
-            "ідентифікація", "ІДЕНТИФІКАЦІЯ.", "Впровадження Дії", "впровадження   дії!",
-            "Дія готель", "Дiя-готель", "Дія", "  дія ", "ДIЯ", "Готель Дія",
+            "ідентифікація",
+            "ІДЕНТИФІКАЦІЯ.",
+            "Впровадження Дії",
+            "впровадження   дії!",
+            "Дія готель",
+            "Дiя-готель",
+            "Дія",
+            "  дія ",
+            "ДIЯ",
+            "Готель Дія",
         ] {
-            assert!(
-                matches!(BranchName::parse(bad), Err(NameError::ForbiddenBranchName(_))),
-                "{bad} must be refused"
-            );
+            assert!(matches!(BranchName::parse(bad), Err(NameError::ForbiddenBranchName(_))), "{bad} must be refused");
         }
         assert_eq!(BranchName::parse("   "), Err(NameError::Empty));
     }
@@ -182,10 +194,7 @@ mod tests {
         assert!(matches!(ServiceName::parse("Дiя готель"), Err(NameError::ForbiddenServiceName(_))));
         assert!(matches!(ServiceName::parse("впровадження ДІЇ"), Err(NameError::ForbiddenServiceName(_))));
         assert!(matches!(ServiceName::parse("поселення"), Err(NameError::ServiceNameWithoutPurpose(_))));
-        assert!(matches!(
-            ServiceName::parse_list("для вступу, ДЛЯ  вступу"),
-            Err(NameError::DuplicateServiceName(_))
-        ));
+        assert!(matches!(ServiceName::parse_list("для вступу, ДЛЯ  вступу"), Err(NameError::DuplicateServiceName(_))));
         assert_eq!(ServiceName::parse_list("для вступу,"), Err(NameError::Empty));
     }
 }

@@ -51,12 +51,25 @@ pub struct OfferAcceptance {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartnerCommand {
-    Register { kind: PartnerKind, organisation_name: String, head: Head },
-    FillProfile { profile: Profile },
-    AcceptOffer { offer: OfferAcceptance },
+    Register {
+        kind: PartnerKind,
+        organisation_name: String,
+        head: Head,
+    },
+    FillProfile {
+        profile: Profile,
+    },
+    AcceptOffer {
+        offer: OfferAcceptance,
+    },
     /// The accession application (заява про приєднання), signed with the head's КЕП.
-    SignAccessionApplication { signer: Rnokpp, application_sha256: String },
-    Suspend { reason: String },
+    SignAccessionApplication {
+        signer: Rnokpp,
+        application_sha256: String,
+    },
+    Suspend {
+        reason: String,
+    },
     Reinstate,
 }
 
@@ -223,20 +236,12 @@ impl Aggregate for Partner {
             C::AcceptOffer { .. } if self.profile.is_none() => return Err(PartnerError::ProfileRequired),
             C::AcceptOffer { offer } => E::OfferAccepted { offer },
             C::SignAccessionApplication { .. } if self.signed => return Err(PartnerError::AlreadyPartner),
-            C::SignAccessionApplication { .. } if self.profile.is_none() => {
-                return Err(PartnerError::ProfileRequired)
-            }
-            C::SignAccessionApplication { .. } if self.offer.is_none() => {
-                return Err(PartnerError::OfferNotAccepted)
-            }
-            C::SignAccessionApplication { signer, .. }
-                if self.head.as_ref().map(|h| &h.rnokpp) != Some(&signer) =>
-            {
+            C::SignAccessionApplication { .. } if self.profile.is_none() => return Err(PartnerError::ProfileRequired),
+            C::SignAccessionApplication { .. } if self.offer.is_none() => return Err(PartnerError::OfferNotAccepted),
+            C::SignAccessionApplication { signer, .. } if self.head.as_ref().map(|h| &h.rnokpp) != Some(&signer) => {
                 return Err(PartnerError::SignerIsNotHead)
             }
-            C::SignAccessionApplication { signer, application_sha256 } => {
-                E::AccessionApplicationSigned { signer, application_sha256 }
-            }
+            C::SignAccessionApplication { signer, application_sha256 } => E::AccessionApplicationSigned { signer, application_sha256 },
             C::Suspend { .. } if self.suspended => return Err(PartnerError::Suspended),
             C::Suspend { reason } => E::Suspended { reason },
             C::Reinstate if !self.suspended => return Err(PartnerError::NotSuspended),
@@ -268,7 +273,9 @@ pub(crate) mod tests {
     use cqrs_es::test::TestFramework;
 
     pub fn head() -> Head {
-        Head { rnokpp: Rnokpp::with_check_digit("321456789").unwrap(), full_name: "Ґенрієтта Олексіївна Мар'яненко".into() }
+        Head {
+            rnokpp: Rnokpp::with_check_digit("321456789").unwrap(), full_name: "Ґенрієтта Олексіївна Мар'яненко".into()
+        }
     }
     pub fn registered() -> PartnerEvent {
         PartnerEvent::Registered {

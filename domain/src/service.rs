@@ -45,7 +45,10 @@ pub enum ServiceCommand {
         retention_days: u32,
     },
     /// Issues the service's QR, or replaces the current one (rotation): the old one stops working.
-    IssueQr { branch: BranchStanding, token_digest: String },
+    IssueQr {
+        branch: BranchStanding,
+        token_digest: String,
+    },
     RevokeQr,
     Deactivate,
 }
@@ -61,8 +64,13 @@ pub enum ServiceEvent {
         legal_basis: LegalBasis,
         retention_days: u32,
     },
-    QrIssued { qr_version: u32, token_digest: String },
-    QrRevoked { qr_version: u32 },
+    QrIssued {
+        qr_version: u32,
+        token_digest: String,
+    },
+    QrRevoked {
+        qr_version: u32,
+    },
     Deactivated,
 }
 
@@ -296,10 +304,17 @@ pub(crate) mod tests {
         Uuid::from_u128(0xc1)
     }
     pub fn standing(email_confirmed: bool) -> BranchStanding {
-        BranchStanding { branch_exists: true, branch_partner_id: Some(partner_id()), email_confirmed, partner_status: PartnerStatus::Active }
+        BranchStanding {
+            branch_exists: true,
+            branch_partner_id: Some(partner_id()),
+            email_confirmed,
+            partner_status: PartnerStatus::Active,
+        }
     }
     pub fn legal_basis() -> LegalBasis {
-        LegalBasis { acknowledged: true, statement: "ст. 11 Закону «Про захист персональних даних»: договір".into() }
+        LegalBasis {
+            acknowledged: true, statement: "ст. 11 Закону «Про захист персональних даних»: договір".into()
+        }
     }
     fn create(names: &str, documents: Vec<DocumentType>) -> ServiceCommand {
         ServiceCommand::Create {

@@ -182,6 +182,8 @@ pub struct ConsentStatement {
     pub consented_at: DateTime<Utc>,
 }
 
+// A command or event is built once and moved a few times: boxing the snapshot would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShareRequestCommand {
     Open { share_request_id: Uuid, citizen: Rnokpp, snapshot: ShareSnapshot, opened_at: DateTime<Utc>, expires_at: DateTime<Utc> },
@@ -195,6 +197,7 @@ pub enum ShareRequestCommand {
     RecordDeliveryFailure { at: DateTime<Utc>, reason: String },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShareRequestEvent {
     Opened {
@@ -205,15 +208,37 @@ pub enum ShareRequestEvent {
         opened_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     },
-    DocumentsChosen { choices: Vec<DocumentChoice> },
-    PhotoVerified { at: DateTime<Utc> },
-    ConsentSigned { statement: String, signature_base64: String, signed_at: DateTime<Utc> },
+    DocumentsChosen {
+        choices: Vec<DocumentChoice>,
+    },
+    PhotoVerified {
+        at: DateTime<Utc>,
+    },
+    ConsentSigned {
+        statement: String,
+        signature_base64: String,
+        signed_at: DateTime<Utc>,
+    },
     /// The copies' data as sent: what each PDF shows.
-    Sent { copies: Vec<HeldDocument>, recipient_email: EmailAddress, sent_at: DateTime<Utc> },
-    Delivered { accepted_at: DateTime<Utc>, message_id: String },
-    DeliveryFailed { at: DateTime<Utc>, reason: String },
-    Declined { at: DateTime<Utc> },
-    Expired { at: DateTime<Utc> },
+    Sent {
+        copies: Vec<HeldDocument>,
+        recipient_email: EmailAddress,
+        sent_at: DateTime<Utc>,
+    },
+    Delivered {
+        accepted_at: DateTime<Utc>,
+        message_id: String,
+    },
+    DeliveryFailed {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+    Declined {
+        at: DateTime<Utc>,
+    },
+    Expired {
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for ShareRequestEvent {
@@ -383,19 +408,24 @@ impl ShareRequest {
     }
 
     fn chosen_list(&self) -> Vec<DocumentChoice> {
-        self.chosen
-            .iter()
-            .map(|(t, id)| DocumentChoice { document_type: *t, document_id: id.clone() })
-            .collect()
+        self.chosen.iter().map(|(t, id)| DocumentChoice { document_type: *t, document_id: id.clone() }).collect()
+    }
+
+    /// A delivery outcome is recorded once, after the send.
+    fn ensure_awaiting_delivery(&self) -> Result<(), ShareRequestError> {
+        match self.status {
+            ShareStatus::Sent => Ok(()),
+            ShareStatus::Delivered | ShareStatus::DeliveryFailed => Err(ShareRequestError::DeliveryAlreadyRecorded),
+            ShareStatus::New => Err(ShareRequestError::NotFound),
+            _ => Err(ShareRequestError::NotSent),
+        }
     }
 
     /// Refuses commands on a finished request, or a citizen's command after expiry.
     fn ensure_open_for_citizen(&self, at: DateTime<Utc>) -> Result<(), ShareRequestError> {
         match self.status {
             ShareStatus::New => return Err(ShareRequestError::NotFound),
-            ShareStatus::Sent | ShareStatus::Delivered | ShareStatus::DeliveryFailed => {
-                return Err(ShareRequestError::AlreadySent)
-            }
+            ShareStatus::Sent | ShareStatus::Delivered | ShareStatus::DeliveryFailed => return Err(ShareRequestError::AlreadySent),
             ShareStatus::Declined => return Err(ShareRequestError::Finished("ви відмовилися надсилати документи")),
             ShareStatus::Expired => return Err(ShareRequestError::Expired),
             _ => {}
@@ -414,7 +444,12 @@ impl Aggregate for ShareRequest {
     type Error = ShareRequestError;
     type Services = ShareRequestServices;
 
-    async fn handle(&mut self, command: ShareRequestCommand, services: &ShareRequestServices, sink: &EventSink<Self>) -> Result<(), ShareRequestError> {
+    async fn handle(
+        &mut self,
+        command: ShareRequestCommand,
+        services: &ShareRequestServices,
+        sink: &EventSink<Self>,
+    ) -> Result<(), ShareRequestError> {
         use ShareRequestCommand as C;
         use ShareRequestError as Error;
         use ShareRequestEvent as E;
@@ -437,24 +472,16 @@ impl Aggregate for ShareRequest {
                 sink.write(E::Opened { share_request_id, citizen, snapshot, candidates, opened_at, expires_at }, self).await;
                 Ok(())
             }
-            C::RecordDelivery { accepted_at, message_id } => match self.status {
-                ShareStatus::Sent => {
-                    sink.write(E::Delivered { accepted_at, message_id }, self).await;
-                    Ok(())
-                }
-                ShareStatus::Delivered | ShareStatus::DeliveryFailed => Err(Error::DeliveryAlreadyRecorded),
-                ShareStatus::New => Err(Error::NotFound),
-                _ => Err(Error::NotSent),
-            },
-            C::RecordDeliveryFailure { at, reason } => match self.status {
-                ShareStatus::Sent => {
-                    sink.write(E::DeliveryFailed { at, reason }, self).await;
-                    Ok(())
-                }
-                ShareStatus::Delivered | ShareStatus::DeliveryFailed => Err(Error::DeliveryAlreadyRecorded),
-                ShareStatus::New => Err(Error::NotFound),
-                _ => Err(Error::NotSent),
-            },
+            C::RecordDelivery { accepted_at, message_id } => {
+                self.ensure_awaiting_delivery()?;
+                sink.write(E::Delivered { accepted_at, message_id }, self).await;
+                Ok(())
+            }
+            C::RecordDeliveryFailure { at, reason } => {
+                self.ensure_awaiting_delivery()?;
+                sink.write(E::DeliveryFailed { at, reason }, self).await;
+                Ok(())
+            }
             C::Expire { at } => {
                 if !matches!(self.status, ShareStatus::Opened | ShareStatus::PhotoVerified | ShareStatus::Consented) {
                     return self.ensure_open_for_citizen(at);
@@ -636,7 +663,11 @@ mod tests {
         ]
     }
     fn framework(held: Vec<HeldDocument>) -> TestFramework<ShareRequest> {
-        TestFramework::with(ShareRequestServices { registry: Arc::new(Registry(held)), photo: Arc::new(Photo), signature: Arc::new(Signature) })
+        TestFramework::with(ShareRequestServices {
+            registry: Arc::new(Registry(held)),
+            photo: Arc::new(Photo),
+            signature: Arc::new(Signature),
+        })
     }
     fn t(minutes: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z").unwrap().with_timezone(&Utc) + chrono::Duration::minutes(minutes)
@@ -663,16 +694,26 @@ mod tests {
         }
     }
     fn open(documents: Vec<DocumentType>) -> ShareRequestCommand {
-        ShareRequestCommand::Open { share_request_id: id(), citizen: citizen(), snapshot: snapshot(documents), opened_at: t(0), expires_at: t(15) }
+        ShareRequestCommand::Open {
+            share_request_id: id(),
+            citizen: citizen(),
+            snapshot: snapshot(documents),
+            opened_at: t(0),
+            expires_at: t(15),
+        }
     }
     fn opened(documents: Vec<DocumentType>) -> ShareRequestEvent {
         let held = parent_documents();
-        let candidates = documents
-            .iter()
-            .flat_map(|ty| held.iter().filter(move |d| d.document_type == *ty))
-            .map(DocumentCandidate::from)
-            .collect();
-        ShareRequestEvent::Opened { share_request_id: id(), citizen: citizen(), snapshot: snapshot(documents), candidates, opened_at: t(0), expires_at: t(15) }
+        let candidates =
+            documents.iter().flat_map(|ty| held.iter().filter(move |d| d.document_type == *ty)).map(DocumentCandidate::from).collect();
+        ShareRequestEvent::Opened {
+            share_request_id: id(),
+            citizen: citizen(),
+            snapshot: snapshot(documents),
+            candidates,
+            opened_at: t(0),
+            expires_at: t(15),
+        }
     }
     fn passport_and_tax() -> Vec<DocumentType> {
         vec![DocumentType::InternalPassport, DocumentType::TaxpayerCard]
@@ -738,7 +779,11 @@ mod tests {
             .when_async(ShareRequestCommand::ChooseDocuments { choices: vec![foreign], at: t(1) })
             .await
             .then_expect_error_message(
-                &ShareRequestError::ChoiceNotOffered { document_type: DocumentType::BirthCertificate, document_id: "someone else's".into() }.to_string(),
+                &ShareRequestError::ChoiceNotOffered {
+                    document_type: DocumentType::BirthCertificate,
+                    document_id: "someone else's".into(),
+                }
+                .to_string(),
             );
     }
 
@@ -746,14 +791,14 @@ mod tests {
     async fn the_chosen_certificate_is_the_one_sent() {
         let wanted = vec![DocumentType::BirthCertificate];
         let choice = DocumentChoice { document_type: DocumentType::BirthCertificate, document_id: "I-БК 654321".into() };
-        let mut given = vec![opened(wanted), ShareRequestEvent::DocumentsChosen { choices: vec![choice] }, ShareRequestEvent::PhotoVerified { at: t(1) }];
+        let mut given = vec![
+            opened(wanted),
+            ShareRequestEvent::DocumentsChosen { choices: vec![choice] },
+            ShareRequestEvent::PhotoVerified { at: t(1) },
+        ];
         given.push(ShareRequestEvent::ConsentSigned { statement: "{}".into(), signature_base64: "AA==".into(), signed_at: t(2) });
-        let events = framework(parent_documents())
-            .given(given)
-            .when_async(ShareRequestCommand::Send { at: t(3) })
-            .await
-            .inspect_result()
-            .unwrap();
+        let events =
+            framework(parent_documents()).given(given).when_async(ShareRequestCommand::Send { at: t(3) }).await.inspect_result().unwrap();
         let ShareRequestEvent::Sent { copies, .. } = &events[0] else { panic!("{events:?}") };
         assert_eq!(copies.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["Їржина, 2019"]);
     }
@@ -797,7 +842,12 @@ mod tests {
             .when_async(ShareRequestCommand::Send { at: t(3) })
             .await
             .then_expect_error_message(&ShareRequestError::NotConsented.to_string());
-        let events = framework(parent_documents()).given(consented()).when_async(ShareRequestCommand::Send { at: t(3) }).await.inspect_result().unwrap();
+        let events = framework(parent_documents())
+            .given(consented())
+            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .await
+            .inspect_result()
+            .unwrap();
         let ShareRequestEvent::Sent { copies, recipient_email, .. } = &events[0] else { panic!("{events:?}") };
         assert_eq!(copies.len(), 2);
         assert_eq!(recipient_email.as_str(), "desk@palazzo.ua");
@@ -833,7 +883,11 @@ mod tests {
     #[tokio::test]
     async fn delivery_is_recorded_once_after_the_send() {
         let mut sent = consented();
-        sent.push(ShareRequestEvent::Sent { copies: vec![], recipient_email: EmailAddress::parse("desk@palazzo.ua").unwrap(), sent_at: t(3) });
+        sent.push(ShareRequestEvent::Sent {
+            copies: vec![],
+            recipient_email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+            sent_at: t(3),
+        });
         framework(parent_documents())
             .given(consented())
             .when_async(ShareRequestCommand::RecordDelivery { accepted_at: t(4), message_id: "m".into() })

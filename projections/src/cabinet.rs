@@ -98,7 +98,10 @@ impl Projection for CabinetViews {
                     sqlx::query("UPDATE services_view SET qr_active = false WHERE service_id = $1").bind(id).execute(conn).await?;
                 }
                 ServiceEvent::Deactivated => {
-                    sqlx::query("UPDATE services_view SET active = false, qr_active = false WHERE service_id = $1").bind(id).execute(conn).await?;
+                    sqlx::query("UPDATE services_view SET active = false, qr_active = false WHERE service_id = $1")
+                        .bind(id)
+                        .execute(conn)
+                        .await?;
                 }
             },
             t if t == ShareRequest::TYPE => {
@@ -141,13 +144,25 @@ impl Projection for CabinetViews {
                     .await?;
                 match (extra, &e) {
                     (Some(("sent_at", at)), _) => {
-                        sqlx::query("UPDATE share_requests_view SET sent_at = $2 WHERE share_request_id = $1").bind(id).bind(at).execute(conn).await?;
+                        sqlx::query("UPDATE share_requests_view SET sent_at = $2 WHERE share_request_id = $1")
+                            .bind(id)
+                            .bind(at)
+                            .execute(conn)
+                            .await?;
                     }
                     (Some((_, at)), _) => {
-                        sqlx::query("UPDATE share_requests_view SET delivered_at = $2 WHERE share_request_id = $1").bind(id).bind(at).execute(conn).await?;
+                        sqlx::query("UPDATE share_requests_view SET delivered_at = $2 WHERE share_request_id = $1")
+                            .bind(id)
+                            .bind(at)
+                            .execute(conn)
+                            .await?;
                     }
                     (None, ShareRequestEvent::DeliveryFailed { reason, .. }) => {
-                        sqlx::query("UPDATE share_requests_view SET failure_reason = $2 WHERE share_request_id = $1").bind(id).bind(reason).execute(conn).await?;
+                        sqlx::query("UPDATE share_requests_view SET failure_reason = $2 WHERE share_request_id = $1")
+                            .bind(id)
+                            .bind(reason)
+                            .execute(conn)
+                            .await?;
                     }
                     _ => {}
                 }

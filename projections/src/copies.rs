@@ -54,10 +54,7 @@ const BAND: Rgb = Rgb(0.93, 0.95, 0.98);
 const RULE: Rgb = Rgb(0.75, 0.78, 0.82);
 
 fn has_photo(t: DocumentType) -> bool {
-    matches!(
-        t,
-        DocumentType::InternalPassport | DocumentType::ForeignPassport | DocumentType::DriverLicense | DocumentType::StudentIdCard
-    )
+    matches!(t, DocumentType::InternalPassport | DocumentType::ForeignPassport | DocumentType::DriverLicense | DocumentType::StudentIdCard)
 }
 
 pub fn render_copy(document: &HeldDocument, ctx: &CopyContext<'_>) -> Result<Vec<u8>, PdfError> {

@@ -21,7 +21,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::copies::{copy_id, file_stem, kyiv_time, days_uk, render_copy, CopyContext};
+use crate::copies::{copy_id, days_uk, file_stem, kyiv_time, render_copy, CopyContext};
 use crate::mailer::{MailError, MailTransport};
 use crate::outbox::MailJob;
 use crate::seal::Seal;
@@ -75,7 +75,13 @@ pub struct SignedCopy {
 }
 
 /// Renders and seals every copy of a share. CPU-bound: call it off the async executor.
-pub fn sign_copies(seal: &dyn Seal, share_request_id: Uuid, snapshot: &ShareSnapshot, copies: &[HeldDocument], made_at: DateTime<Utc>) -> Result<Vec<SignedCopy>, String> {
+pub fn sign_copies(
+    seal: &dyn Seal,
+    share_request_id: Uuid,
+    snapshot: &ShareSnapshot,
+    copies: &[HeldDocument],
+    made_at: DateTime<Utc>,
+) -> Result<Vec<SignedCopy>, String> {
     let ctx = CopyContext {
         share_request_id,
         organisation_name: &snapshot.organisation_name,
@@ -99,12 +105,23 @@ pub fn copies_message_id(share_request_id: Uuid, domain: &str) -> String {
     format!("<share-{share_request_id}@{domain}>")
 }
 
-fn copies_message(settings: &DeliverySettings, share_request_id: Uuid, snapshot: &ShareSnapshot, signed: &[SignedCopy], made_at: DateTime<Utc>) -> Result<Message, String> {
+fn copies_message(
+    settings: &DeliverySettings,
+    share_request_id: Uuid,
+    snapshot: &ShareSnapshot,
+    signed: &[SignedCopy],
+    made_at: DateTime<Utc>,
+) -> Result<Message, String> {
     let purposes = snapshot.service_names.join(", ");
     let mut body = format!(
         "Добрий день!\n\nГромадянин надіслав вам через Дія.QR копії документів.\n\n\
          Організація: {}\nВідділення: {}, {}\nПослуга (мета обробки): {}\nКопії сформовано: {}\nСтрок зберігання копій: {}\n\nДокументи:\n",
-        snapshot.organisation_name, snapshot.branch_name, snapshot.branch_address, purposes, kyiv_time(made_at), days_uk(snapshot.retention_days)
+        snapshot.organisation_name,
+        snapshot.branch_name,
+        snapshot.branch_address,
+        purposes,
+        kyiv_time(made_at),
+        days_uk(snapshot.retention_days)
     );
     for c in signed {
         body.push_str(&format!("  • {} — {}.pdf, підпис {}.p7s\n", c.document.document_type.title_uk(), c.stem, c.stem));
@@ -117,8 +134,13 @@ fn copies_message(settings: &DeliverySettings, share_request_id: Uuid, snapshot:
     let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
     for c in signed {
         parts = parts
-            .singlepart(Attachment::new(format!("{}.pdf", c.stem)).body(c.pdf.clone(), ContentType::parse("application/pdf").expect("static")))
-            .singlepart(Attachment::new(format!("{}.p7s", c.stem)).body(c.p7s.clone(), ContentType::parse("application/pkcs7-signature").expect("static")));
+            .singlepart(
+                Attachment::new(format!("{}.pdf", c.stem)).body(c.pdf.clone(), ContentType::parse("application/pdf").expect("static")),
+            )
+            .singlepart(
+                Attachment::new(format!("{}.p7s", c.stem))
+                    .body(c.p7s.clone(), ContentType::parse("application/pkcs7-signature").expect("static")),
+            );
     }
     Message::builder()
         .from(settings.from.clone())
@@ -130,7 +152,13 @@ fn copies_message(settings: &DeliverySettings, share_request_id: Uuid, snapshot:
         .map_err(|e| e.to_string())
 }
 
-fn confirmation_message(settings: &DeliverySettings, branch_id: Uuid, branch_name: &str, email: &str, code: &str) -> Result<Message, String> {
+fn confirmation_message(
+    settings: &DeliverySettings,
+    branch_id: Uuid,
+    branch_name: &str,
+    email: &str,
+    code: &str,
+) -> Result<Message, String> {
     let to: Mailbox = email.parse().map_err(|e| format!("адреса отримувача: {e}"))?;
     let body = format!(
         "Добрий день!\n\nЦю адресу вказано для відділення «{branch_name}» у Дія.QR. Сюди надходитимуть копії документів, \
@@ -222,11 +250,13 @@ impl DeliveryWorker {
                         return Ok(true);
                     }
                 }
-                sqlx::query("UPDATE mail_outbox SET status = 'sent', accepted_at = $2, leased_until = NULL, last_error = NULL WHERE job_id = $1")
-                    .bind(&claimed.job_id)
-                    .bind(accepted_at)
-                    .execute(&self.pool)
-                    .await?;
+                sqlx::query(
+                    "UPDATE mail_outbox SET status = 'sent', accepted_at = $2, leased_until = NULL, last_error = NULL WHERE job_id = $1",
+                )
+                .bind(&claimed.job_id)
+                .bind(accepted_at)
+                .execute(&self.pool)
+                .await?;
                 tracing::info!(job = claimed.job_id, "mail accepted");
             }
             Outcome::Failed(error) => {
@@ -246,7 +276,8 @@ impl DeliveryWorker {
                         .await?;
                     tracing::warn!(job = claimed.job_id, reason, "mail failed for good");
                 } else {
-                    let backoff = self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)) * jitter();
+                    let backoff =
+                        self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)) * jitter();
                     sqlx::query(
                         "UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2), leased_until = NULL, last_error = $3 WHERE job_id = $1",
                     )

@@ -22,7 +22,12 @@ pub enum ProjectionError {
 
 impl ProjectionError {
     pub fn decode(event: &StoredEvent, source: serde_json::Error) -> Self {
-        Self::Decode { aggregate_type: event.aggregate_type.clone(), aggregate_id: event.aggregate_id.clone(), sequence: event.sequence, source }
+        Self::Decode {
+            aggregate_type: event.aggregate_type.clone(),
+            aggregate_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            source,
+        }
     }
 }
 

@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use diia_qr_domain::branch::{Branch, BranchEvent};
 use diia_qr_domain::documents::HeldDocument;
 use diia_qr_domain::identifiers::EmailAddress;
 use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareSnapshot};
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -70,13 +70,15 @@ impl Projection for MailOutbox {
             _ => return Ok(()),
         };
         let job_id = format!("{}/{}/{}", event.aggregate_type, event.aggregate_id, event.sequence);
-        sqlx::query("INSERT INTO mail_outbox (job_id, kind, aggregate_id, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING")
-            .bind(job_id)
-            .bind(job.kind())
-            .bind(&event.aggregate_id)
-            .bind(serde_json::to_value(&job).expect("a mail job serialises"))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO mail_outbox (job_id, kind, aggregate_id, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(job_id)
+        .bind(job.kind())
+        .bind(&event.aggregate_id)
+        .bind(serde_json::to_value(&job).expect("a mail job serialises"))
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 }

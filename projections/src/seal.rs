@@ -14,7 +14,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
 use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
+use openssl::x509::{X509Builder, X509NameBuilder, X509NameRef, X509};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -92,6 +92,19 @@ fn random_serial() -> Result<Asn1Integer, SealError> {
     Ok(bn.to_asn1_integer()?)
 }
 
+/// A v3 certificate with a random serial, its names and its key set; extensions and validity are
+/// the caller's.
+fn certificate_builder(subject: &X509NameRef, issuer: &X509NameRef, key: &PKey<Private>) -> Result<X509Builder, SealError> {
+    let mut b = X509Builder::new()?;
+    b.set_version(2)?;
+    let serial = random_serial()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(subject)?;
+    b.set_issuer_name(issuer)?;
+    b.set_pubkey(key)?;
+    Ok(b)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, SealError> {
     fs::read(path).map_err(|source| SealError::File { path: path.to_path_buf(), source })
 }
@@ -161,13 +174,7 @@ impl DevPki {
         name.append_entry_by_text("O", "Дія.QR (середовище розробки)")?;
         name.append_entry_by_text("CN", "Дія.QR — тестовий кореневий сертифікат")?;
         let name = name.build();
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        let serial = random_serial()?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(&name)?;
-        b.set_pubkey(&key)?;
+        let mut b = certificate_builder(&name, &name, &key)?;
         let (not_before, not_after) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(3650 * 2)?);
         b.set_not_before(&not_before)?;
         b.set_not_after(&not_after)?;
@@ -194,13 +201,7 @@ impl DevPki {
             name.append_entry_by_text("serialNumber", sn)?;
         }
         let name = name.build();
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        let serial = random_serial()?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(self.ca_cert.subject_name())?;
-        b.set_pubkey(key)?;
+        let mut b = certificate_builder(&name, self.ca_cert.subject_name(), key)?;
         // A day back, so a clock slightly behind the CA's still accepts fresh certificates.
         let (not_before, not_after) = (Asn1Time::from_unix(chrono::Utc::now().timestamp() - 86_400)?, Asn1Time::days_from_now(days)?);
         b.set_not_before(&not_before)?;
@@ -250,8 +251,8 @@ mod tests {
         let (_, again) = DevPki::load_or_create(&dir).unwrap();
         assert_eq!(seal.certificate().to_der().unwrap(), again.certificate().to_der().unwrap());
         let sig = seal.sign_detached(b"copy").unwrap();
-        verify_detached(&sig, b"copy", &[pki.ca_cert.clone()]).unwrap();
-        assert!(verify_detached(&sig, b"altered", &[pki.ca_cert.clone()]).is_err());
+        verify_detached(&sig, b"copy", std::slice::from_ref(&pki.ca_cert)).unwrap();
+        assert!(verify_detached(&sig, b"altered", std::slice::from_ref(&pki.ca_cert)).is_err());
         let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(dir.join(DevPki::SEAL_KEY_FILE)).unwrap().permissions());
         assert_eq!(mode & 0o077, 0, "private keys are readable by their owner only");
         fs::remove_dir_all(&dir).unwrap();

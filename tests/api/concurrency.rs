@@ -50,7 +50,11 @@ async fn thirty_two_concurrent_sends_of_one_request_send_it_once() {
         .await
         .unwrap();
     assert_eq!(sent, 1, "one Sent event, none lost, none duplicated");
-    let sequences: Vec<i64> = sqlx::query_scalar("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence").bind(&id).fetch_all(&app.pool).await.unwrap();
+    let sequences: Vec<i64> = sqlx::query_scalar("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+        .bind(&id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>(), "no gaps in the aggregate's sequence");
     app.shutdown().await;
 }

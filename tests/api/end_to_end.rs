@@ -50,7 +50,14 @@ async fn a_citizen_shares_documents_and_the_branch_mailbox_gets_signed_copies() 
         let pdf_path = dir.join(pdf);
         let p7s = pdf_path.with_extension("p7s");
         // The same command a recipient runs; the default S/MIME purpose, not `-purpose any`.
-        run(Command::new("openssl").args(["cms", "-verify", "-binary", "-inform", "DER", "-out", "/dev/null"]).arg("-in").arg(&p7s).arg("-content").arg(&pdf_path).arg("-CAfile").arg(&ca_file));
+        run(Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-out", "/dev/null"])
+            .arg("-in")
+            .arg(&p7s)
+            .arg("-content")
+            .arg(&pdf_path)
+            .arg("-CAfile")
+            .arg(&ca_file));
         // A changed byte breaks the signature.
         let mut tampered = std::fs::read(&pdf_path).unwrap();
         let last = tampered.len() - 10;
@@ -59,13 +66,20 @@ async fn a_citizen_shares_documents_and_the_branch_mailbox_gets_signed_copies() 
         std::fs::write(&tampered_path, tampered).unwrap();
         let refused = Command::new("openssl")
             .args(["cms", "-verify", "-binary", "-inform", "DER", "-out", "/dev/null"])
-            .arg("-in").arg(&p7s).arg("-content").arg(&tampered_path).arg("-CAfile").arg(&ca_file)
+            .arg("-in")
+            .arg(&p7s)
+            .arg("-content")
+            .arg(&tampered_path)
+            .arg("-CAfile")
+            .arg(&ca_file)
             .output()
             .unwrap();
         assert!(!refused.status.success(), "a tampered copy must not verify");
         if tool_available("pdftotext") {
             let text = run(Command::new("pdftotext").arg("-layout").arg(&pdf_path).arg("-"));
-            for expected in ["ТОВ «Готель „Палаццо“»", "Копію сформовано", "за київським часом, UTC+0", "для поселення у готель", "Мар'яна", "30 днів"] {
+            for expected in
+                ["ТОВ «Готель „Палаццо“»", "Копію сформовано", "за київським часом, UTC+0", "для поселення у готель", "Мар'яна", "30 днів"]
+            {
                 assert!(text.contains(expected), "{expected} missing from {pdf}:\n{text}");
             }
         }

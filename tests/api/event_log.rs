@@ -35,7 +35,8 @@ async fn a_reader_never_skips_an_event_whose_transaction_commits_late() {
     sqlx::query("COMMIT").execute(&mut late).await.unwrap();
 
     // A reader that trusted the serial alone would now see "second" and move past "first".
-    let naive: Vec<String> = sqlx::query_scalar("SELECT aggregate_id FROM events WHERE global_id > 0 ORDER BY global_id").fetch_all(&pool).await.unwrap();
+    let naive: Vec<String> =
+        sqlx::query_scalar("SELECT aggregate_id FROM events WHERE global_id > 0 ORDER BY global_id").fetch_all(&pool).await.unwrap();
     assert_eq!(naive, ["second"], "the hazard is real");
     // Ours holds "second" back while "first"'s transaction is open...
     assert!(ids_after(&pool, LogPosition::default()).await.is_empty());

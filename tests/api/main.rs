@@ -1,6 +1,7 @@
 //! Black-box tests of the engine through its HTTP API, against a real PostgreSQL cluster.
 
 mod concurrency;
+mod delivery;
 mod end_to_end;
 mod event_log;
 mod problems;

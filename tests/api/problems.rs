@@ -19,7 +19,15 @@ async fn malformed_unknown_oversized_and_misrouted_input_is_refused_cleanly() {
     let before = app.event_count().await;
     let branches = app.url("/api/v1/partner/branches");
 
-    let r = app.client.post(&branches).bearer_auth(&partner.token).header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
+    let r = app
+        .client
+        .post(&branches)
+        .bearer_auth(&partner.token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let (status, body) = parts(r).await;
     assert_problem(status, &body, StatusCode::BAD_REQUEST, "json-malformed");
@@ -58,7 +66,11 @@ async fn malformed_unknown_oversized_and_misrouted_input_is_refused_cleanly() {
     assert_problem(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
 
     let (status, body) = app
-        .post("/api/v1/partner/branches", Some(&partner.token), json!({"name": "Готель", "address": {"region": "r", "locality": "l", "street": "s", "house": "1"}, "email": "not an email"}))
+        .post(
+            "/api/v1/partner/branches",
+            Some(&partner.token),
+            json!({"name": "Готель", "address": {"region": "r", "locality": "l", "street": "s", "house": "1"}, "email": "not an email"}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "email-invalid");
 

@@ -52,7 +52,9 @@ async fn services_need_a_purpose_documents_and_a_confirmed_mailbox_for_their_qr(
     let (_, body) = app.create_service(&partner, &branch_id, "для поселення у готель", &["passport-of-mars"]).await;
     assert_eq!(body["code"], "document-type-unknown", "{body}");
 
-    let (status, body) = app.create_service(&partner, &branch_id, "для поселення у готель, для надання адміністративних послуг", &["internal-passport"]).await;
+    let (status, body) = app
+        .create_service(&partner, &branch_id, "для поселення у готель, для надання адміністративних послуг", &["internal-passport"])
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let service_id = body["service_id"].as_str().unwrap().to_string();
     let (status, body) = app.post(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&partner.token), json!({})).await;
@@ -97,7 +99,8 @@ async fn forged_rotated_revoked_and_unknown_qr_codes_are_each_refused() {
 
     let (status, _) = app.scan(&citizen, &current).await;
     assert_eq!(status, StatusCode::CREATED);
-    let r = app.client.delete(app.url(&format!("/api/v1/partner/services/{service_id}/qr"))).bearer_auth(&partner.token).send().await.unwrap();
+    let r =
+        app.client.delete(app.url(&format!("/api/v1/partner/services/{service_id}/qr"))).bearer_auth(&partner.token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (status, body) = app.scan(&citizen, &current).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("qr-revoked")), "{body}");
@@ -109,7 +112,8 @@ async fn all_or_nothing_a_missing_document_is_named_before_photo_verification() 
     let app = spawn_app().await;
     let partner = app.onboard_partner("45172831", "ТОВ «Прокат „Їжак“»").await;
     let branch = app.confirmed_branch(&partner, "desk@yizhak.example").await;
-    let (_, link) = app.service_with_qr(&partner, &branch, "для оренди автомобіля", &["internal-passport", "driver-license", "vehicle-license"]).await;
+    let (_, link) =
+        app.service_with_qr(&partner, &branch, "для оренди автомобіля", &["internal-passport", "driver-license", "vehicle-license"]).await;
     let olha = app.citizen_session(&citizens::olha().0).await;
     let before = app.event_count().await;
     let (status, body) = app.scan(&olha, &link).await;
@@ -135,16 +139,23 @@ async fn a_driver_with_two_vehicles_chooses_which_one_is_sent() {
     assert_eq!(share["choice_needed"], json!(["vehicle-license"]), "{share}");
     assert_eq!(share["candidates"].as_array().unwrap().iter().filter(|c| c["document_type"] == "vehicle-license").count(), 2);
 
-    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&ihor), json!({"photo_base64": "c2VsZmll"})).await;
+    let (status, body) = app
+        .post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&ihor), json!({"photo_base64": "c2VsZmll"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/confirmation"), Some(&ihor), json!({"code": code})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("document-choice-incomplete")), "{body}");
     let (status, body) = app
-        .post(&format!("/api/v1/citizen/share-requests/{id}/choices"), Some(&ihor), json!({"choices": [{"document_type": "vehicle-license", "document_id": "СХК 204617"}]}))
+        .post(
+            &format!("/api/v1/citizen/share-requests/{id}/choices"),
+            Some(&ihor),
+            json!({"choices": [{"document_type": "vehicle-license", "document_id": "СХК 204617"}]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["choice_needed"], json!([]));
-    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/confirmation"), Some(&ihor), json!({"code": "000000"})).await;
+    let (status, body) =
+        app.post(&format!("/api/v1/citizen/share-requests/{id}/confirmation"), Some(&ihor), json!({"code": "000000"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("signature-code-wrong")), "{body}");
     let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/confirmation"), Some(&ihor), json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -173,7 +184,9 @@ async fn an_unfinished_request_expires_and_the_citizen_sees_it_refused() {
     let (_, share) = app.scan(&citizen, &link).await;
     let id = share["share_request_id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&citizen), json!({"photo_base64": "c2VsZmll"})).await;
+    let (status, body) = app
+        .post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&citizen), json!({"photo_base64": "c2VsZmll"}))
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("share-expired")), "{body}");
     assert_eq!(body["diia_code"], 12201002);
     eventually(Duration::from_secs(30), "the sweeper to expire the request", || async {

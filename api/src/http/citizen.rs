@@ -44,7 +44,11 @@ pub struct ScanBody {
     link: String,
 }
 
-pub async fn scan(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiJson(b): ApiJson<ScanBody>) -> ApiResult<impl IntoResponse> {
+pub async fn scan(
+    State(s): State<AppState>,
+    CitizenSession(who): CitizenSession,
+    ApiJson(b): ApiJson<ScanBody>,
+) -> ApiResult<impl IntoResponse> {
     let id = s.engine.scan(&who, &b.link).await?;
     let share = s.engine.share_request(&who, id).await?;
     Ok((StatusCode::CREATED, Json(view(id, &share))))
@@ -61,7 +65,12 @@ pub struct ChoiceBody {
     choices: Vec<DocumentChoice>,
 }
 
-pub async fn choose(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<ChoiceBody>) -> ApiResult<Json<Value>> {
+pub async fn choose(
+    State(s): State<AppState>,
+    CitizenSession(who): CitizenSession,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ChoiceBody>,
+) -> ApiResult<Json<Value>> {
     s.engine.choose_documents(&who, id, b.choices).await?;
     show(State(s), CitizenSession(who), ApiPath(id)).await
 }
@@ -73,7 +82,12 @@ pub struct PhotoBody {
     photo_base64: String,
 }
 
-pub async fn verify_photo(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<PhotoBody>) -> ApiResult<Json<Value>> {
+pub async fn verify_photo(
+    State(s): State<AppState>,
+    CitizenSession(who): CitizenSession,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<PhotoBody>,
+) -> ApiResult<Json<Value>> {
     let photo = BASE64_STANDARD
         .decode(b.photo_base64.trim())
         .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo-not-base64", "фото має бути в base64"))?;
@@ -88,7 +102,12 @@ pub struct ConfirmBody {
     code: String,
 }
 
-pub async fn confirm(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<ConfirmBody>) -> ApiResult<Json<Value>> {
+pub async fn confirm(
+    State(s): State<AppState>,
+    CitizenSession(who): CitizenSession,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ConfirmBody>,
+) -> ApiResult<Json<Value>> {
     s.engine.confirm(&who, id, &b.code).await?;
     show(State(s), CitizenSession(who), ApiPath(id)).await
 }

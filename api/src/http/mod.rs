@@ -63,7 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/qr/v1/{token}", get(qr_landing))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -118,21 +120,35 @@ struct DevPartnerSignIn {
 async fn dev_partner_session(State(s): State<AppState>, ApiJson(body): ApiJson<DevPartnerSignIn>) -> Result<impl IntoResponse, ApiError> {
     use diia_qr_domain::identifiers::{Edrpou, Rnokpp};
     use diia_qr_domain::partner::{Head, PartnerKind};
-    let invalid = |e: diia_qr_domain::identifiers::IdentifierError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "identifier-invalid", e.to_string());
+    let invalid = |e: diia_qr_domain::identifiers::IdentifierError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "identifier-invalid", e.to_string())
+    };
     let rnokpp = Rnokpp::parse(&body.head_rnokpp).map_err(invalid)?;
     let kind = match body.kind.as_str() {
         "legal_entity" => {
-            let edrpou = body.edrpou.as_deref().ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "identifier-invalid", "для юридичної особи потрібен ЄДРПОУ"))?;
+            let edrpou = body.edrpou.as_deref().ok_or_else(|| {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "identifier-invalid", "для юридичної особи потрібен ЄДРПОУ")
+            })?;
             PartnerKind::LegalEntity { edrpou: Edrpou::parse(edrpou).map_err(invalid)? }
         }
         "sole_proprietor" => PartnerKind::SoleProprietor { rnokpp: rnokpp.clone() },
-        other => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "partner-kind-invalid", format!("невідомий вид партнера «{other}»: legal_entity або sole_proprietor"))),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "partner-kind-invalid",
+                format!("невідомий вид партнера «{other}»: legal_entity або sole_proprietor"),
+            ))
+        }
     };
     let head_full_name = body.head_full_name.trim().to_string();
     if head_full_name.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "head-name-empty", "вкажіть ПІБ керівника"));
     }
-    let identity = crate::engine::PartnerIdentity { kind, organisation_name: body.organisation_name, head: Head { rnokpp, full_name: head_full_name } };
+    let identity = crate::engine::PartnerIdentity {
+        kind,
+        organisation_name: body.organisation_name,
+        head: Head { rnokpp, full_name: head_full_name },
+    };
     let partner_id = identity.partner_id();
     let token = partner_session_token(s.engine.secret(), identity);
     Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "token": token, "partner_id": partner_id }))))

@@ -43,7 +43,11 @@ pub struct ProfileBody {
     passport: String,
 }
 
-pub async fn fill_profile(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiJson(b): ApiJson<ProfileBody>) -> ApiResult<StatusCode> {
+pub async fn fill_profile(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiJson(b): ApiJson<ProfileBody>,
+) -> ApiResult<StatusCode> {
     s.engine.fill_profile(&who, &b.email, &b.phone, &b.passport).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -59,7 +63,11 @@ pub struct OfferBody {
     sha256: String,
 }
 
-pub async fn accept_offer(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiJson(b): ApiJson<OfferBody>) -> ApiResult<StatusCode> {
+pub async fn accept_offer(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiJson(b): ApiJson<OfferBody>,
+) -> ApiResult<StatusCode> {
     s.engine.accept_offer(&who, &b.version, &b.sha256).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,7 +89,11 @@ pub struct BranchBody {
     email: String,
 }
 
-pub async fn create_branch(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiJson(b): ApiJson<BranchBody>) -> ApiResult<impl IntoResponse> {
+pub async fn create_branch(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiJson(b): ApiJson<BranchBody>,
+) -> ApiResult<impl IntoResponse> {
     let id = s.engine.create_branch(&who, &b.name, b.address, &b.email).await?;
     Ok((StatusCode::CREATED, Json(json!({ "branch_id": id, "email_confirmation": "код підтвердження надіслано на вказану пошту" }))))
 }
@@ -109,14 +121,22 @@ pub struct LegalBasisBody {
     statement: String,
 }
 
-pub async fn create_service(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiJson(b): ApiJson<ServiceBody>) -> ApiResult<impl IntoResponse> {
+pub async fn create_service(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiJson(b): ApiJson<ServiceBody>,
+) -> ApiResult<impl IntoResponse> {
     let documents = b
         .documents
         .iter()
         .map(|code| {
             DocumentType::from_code(code).ok_or_else(|| {
                 let known = DocumentType::ALL.map(|t| t.code()).join(", ");
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "document-type-unknown", format!("невідомий тип документа «{code}»; можливі: {known}"))
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "document-type-unknown",
+                    format!("невідомий тип документа «{code}»; можливі: {known}"),
+                )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -130,23 +150,40 @@ pub async fn services(State(s): State<AppState>, PartnerSession(who): PartnerSes
     Ok(Json(json!({ "services": rows })))
 }
 
-pub async fn issue_qr(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+pub async fn issue_qr(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     let qr = s.engine.issue_qr(&who, service_id).await?;
     Ok((StatusCode::CREATED, Json(qr)))
 }
 
-pub async fn current_qr(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+pub async fn current_qr(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.engine.current_qr(&who, service_id).await?))
 }
 
-pub async fn revoke_qr(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+pub async fn revoke_qr(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     s.engine.revoke_qr(&who, service_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn qr_svg(State(s): State<AppState>, PartnerSession(who): PartnerSession, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+pub async fn qr_svg(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     let qr = s.engine.current_qr(&who, service_id).await?;
-    let svg = diia_qr_projections::qr::qr_svg(&qr.link).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr-render", e.to_string()))?;
+    let svg = diia_qr_projections::qr::qr_svg(&qr.link)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr-render", e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
 }
 

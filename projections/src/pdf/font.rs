@@ -67,9 +67,7 @@ pub(super) fn face(weight: FontWeight) -> Result<&'static FontFace, PdfError> {
         FontWeight::Regular => (&REGULAR, REGULAR_TTF, "DejaVuSans"),
         FontWeight::Bold => (&BOLD, BOLD_TTF, "DejaVuSans-Bold"),
     };
-    cell.get_or_init(|| FontFace::parse(data, name))
-        .as_ref()
-        .map_err(|reason| PdfError::FontParse { font: name, reason: reason.clone() })
+    cell.get_or_init(|| FontFace::parse(data, name)).as_ref().map_err(|reason| PdfError::FontParse { font: name, reason: reason.clone() })
 }
 
 /// The characters one document shows in one face. Each distinct character gets
@@ -115,8 +113,7 @@ pub(super) fn embed(doc: &mut Document, face: &FontFace, used: &FontUse) -> Resu
     // keep reports the same numbers the subset uses.
     let mut remapper = subsetter::GlyphRemapper::new();
     let subset_gids: Vec<u16> = glyphs.iter().map(|g| remapper.remap(g.0)).collect();
-    let subset = subsetter::subset(face.data, 0, &remapper)
-        .map_err(|source| PdfError::Subset { font: face.ps_name.clone(), source })?;
+    let subset = subsetter::subset(face.data, 0, &remapper).map_err(|source| PdfError::Subset { font: face.ps_name.clone(), source })?;
 
     let base_name = format!("{}+{}", subset_tag(&face.ps_name, &used.chars), face.ps_name);
 

@@ -93,13 +93,7 @@ pub struct PdfBuilder {
 impl PdfBuilder {
     /// A document without pages; `title` and `created` go into the Info dictionary.
     pub fn new(title: &str, created: DateTime<Utc>) -> Self {
-        Self {
-            title: title.to_owned(),
-            created,
-            pages: Vec::new(),
-            fonts: Default::default(),
-            error: None,
-        }
+        Self { title: title.to_owned(), created, pages: Vec::new(), fonts: Default::default(), error: None }
     }
 
     /// Starts a new A4 page; later drawing goes onto it. Drawing before the first
@@ -154,16 +148,7 @@ impl PdfBuilder {
     ///
     /// `\n` starts a new line; an empty line still takes its line height.
     #[allow(clippy::too_many_arguments)]
-    pub fn paragraph(
-        &mut self,
-        x: f32,
-        y: f32,
-        max_width: f32,
-        size: f32,
-        weight: FontWeight,
-        color: Rgb,
-        text: &str,
-    ) -> f32 {
+    pub fn paragraph(&mut self, x: f32, y: f32, max_width: f32, size: f32, weight: FontWeight, color: Rgb, text: &str) -> f32 {
         let line_height = LINE_HEIGHT * size;
         let mut baseline = y;
         for line in self.wrap(max_width, size, weight, text) {
@@ -222,29 +207,13 @@ impl PdfBuilder {
 
     /// Strokes the outline of a rectangle whose lower-left corner is (`x`, `y`).
     pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, line_width: f32, color: Rgb) {
-        let op = format!(
-            "{} RG {} w\n{} {} {} {} re S\n",
-            color_operands(color),
-            num(line_width),
-            num(x),
-            num(y),
-            num(w),
-            num(h),
-        );
+        let op = format!("{} RG {} w\n{} {} {} {} re S\n", color_operands(color), num(line_width), num(x), num(y), num(w), num(h),);
         self.page().push_str(&op);
     }
 
     /// Strokes a straight line from (`x1`, `y1`) to (`x2`, `y2`).
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, line_width: f32, color: Rgb) {
-        let op = format!(
-            "{} RG {} w\n{} {} m {} {} l S\n",
-            color_operands(color),
-            num(line_width),
-            num(x1),
-            num(y1),
-            num(x2),
-            num(y2),
-        );
+        let op = format!("{} RG {} w\n{} {} m {} {} l S\n", color_operands(color), num(line_width), num(x1), num(y1), num(x2), num(y2),);
         self.page().push_str(&op);
     }
 
@@ -369,12 +338,7 @@ mod tests {
     /// Runs an external tool with `input` on stdin. `None` when the tool is not
     /// installed — which fails the test under CI and only skips that check locally.
     fn run_tool(tool: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
-        let child = Command::new(tool)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+        let child = Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -433,7 +397,8 @@ mod tests {
         let text = squash_whitespace(&text);
         assert!(text.contains("Підтвердження бронювання"), "{text}");
         assert!(text.contains(&squash_whitespace(PARAGRAPH)), "extracted:\n{text}");
-        for word in ["«Готель", "“Палаццо”»", "Ґудзь", "Євгенія", "Їжакевич", "Іванна", "O’Коннор", "Мар'яна", "№", "“—”", "12–14"] {
+        for word in ["«Готель", "“Палаццо”»", "Ґудзь", "Євгенія", "Їжакевич", "Іванна", "O’Коннор", "Мар'яна", "№", "“—”", "12–14"]
+        {
             assert!(text.contains(word), "{word} missing from {text}");
         }
     }
@@ -450,8 +415,7 @@ mod tests {
         let Some((ok, out)) = run_tool_on_file("pdffonts", &[], &sample()) else { return };
         assert!(ok, "pdffonts failed:\n{out}");
         // Columns: name, type (may contain spaces), encoding, emb, sub, uni, object, generation.
-        let rows: Vec<Vec<&str>> =
-            out.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| r.len() >= 8).collect();
+        let rows: Vec<Vec<&str>> = out.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| r.len() >= 8).collect();
         assert_eq!(rows.len(), 2, "{out}");
         let mut names: Vec<&str> = Vec::new();
         for row in &rows {
@@ -483,7 +447,14 @@ mod tests {
         let mut y = A4_HEIGHT - 50.0;
         for i in 0..40 {
             let weight = if i % 10 == 0 { FontWeight::Bold } else { FontWeight::Regular };
-            pdf.text(50.0, y, 10.0, weight, BLACK, &format!("{i}. {}", &PARAGRAPH[..PARAGRAPH.char_indices().nth(90).map_or(0, |(i, _)| i)]));
+            pdf.text(
+                50.0,
+                y,
+                10.0,
+                weight,
+                BLACK,
+                &format!("{i}. {}", &PARAGRAPH[..PARAGRAPH.char_indices().nth(90).map_or(0, |(i, _)| i)]),
+            );
             y -= 18.0;
         }
         let bytes = pdf.finish().expect("PDF is written");
