@@ -357,11 +357,12 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start(reject: &[&str]) -> Self {
-        Self::start_on(free_port(), reject)
+        Self::start_on(free_port(), reject, 0.0)
     }
 
-    /// Starts on a given port: to bring a server back where the engine expects it.
-    pub fn start_on(port: u16, reject: &[&str]) -> Self {
+    /// Starts on a given port (to bring a server back where the engine expects it), refusing
+    /// `reject`, and holding the first message `stall_first` seconds before accepting it.
+    pub fn start_on(port: u16, reject: &[&str], stall_first: f64) -> Self {
         use std::io::BufRead;
         let inbox = temp_dir("inbox");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/smtp_server.py");
@@ -370,6 +371,7 @@ impl SmtpServer {
         for r in reject {
             cmd.arg("--reject").arg(r);
         }
+        cmd.arg("--stall-first").arg(stall_first.to_string());
         let mut child =
             cmd.stdout(std::process::Stdio::piped()).spawn().expect("python3 with aiosmtpd (scripts/setup-machine installs it)");
         let mut line = String::new();
@@ -391,6 +393,11 @@ impl SmtpServer {
         files
     }
 
+    /// Whether the server is holding its first message.
+    pub fn stalling(&self) -> bool {
+        self.inbox.join(".stalling").exists()
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -407,4 +414,93 @@ impl Drop for SmtpServer {
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// The `diia-qr` binary built beside the tests (`cargo test --workspace` builds it for the API
+/// crate's own CLI tests).
+pub fn engine_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = dir.join("diia-qr");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p diia-qr` (or the whole test suite) first", bin.display());
+    bin
+}
+
+/// `diia-qr serve` as a separate process on an existing database: so a test can kill it
+/// outright. Returns a `TestApp` that talks to it over HTTP, and the process.
+pub async fn spawn_serve_process(
+    database_url: &str,
+    pool: PgPool,
+    data_dir: &Path,
+    smtp_url: &str,
+    lease_secs: u64,
+) -> (TestApp, std::process::Child) {
+    use std::io::BufRead;
+    let mut child = Command::new(engine_binary())
+        .args(["serve", "--port", "0", "--database-url", database_url, "--smtp-url", smtp_url, "--data-dir"])
+        .arg(data_dir)
+        .env("DIIA_QR_DELIVERY_LEASE_SECS", lease_secs.to_string())
+        .env("DIIA_QR_DELIVERY_FIRST_RETRY_MS", "100")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start diia-qr serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("serve prints its URL");
+    let base = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}")).to_string();
+    let app = TestApp {
+        app: None,
+        base,
+        client: reqwest::Client::new(),
+        pool,
+        data_dir: data_dir.to_path_buf(),
+        mail_dir: data_dir.join("outbox"),
+    };
+    (app, child)
+}
+
+impl TestApp {
+    /// Confirms a new branch from the letter `smtp` received; returns the branch id.
+    pub async fn confirmed_branch_via_smtp(&self, partner: &TestPartner, email: &str, smtp: &SmtpServer) -> String {
+        let (status, body) = self.create_branch(partner, "Готель «Палаццо»", email).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let branch = body["branch_id"].as_str().expect("branch id").to_string();
+        let letter = eventually(Duration::from_secs(30), "the confirmation letter", || async { smtp.received().pop() }).await;
+        let text = mail_text_body(&letter);
+        let code: String =
+            text.split_once("Код підтвердження:").expect("code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let (status, body) = self.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch, "code": code})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        branch
+    }
+
+    /// Scan, photo, Diia.Signature: returns the share id, ready to send.
+    pub async fn consented_share(&self, link: &str, citizen: &(String, String)) -> (String, String) {
+        let token = self.citizen_session(&citizen.0).await;
+        let (status, share) = self.scan(&token, link).await;
+        assert_eq!(status, StatusCode::CREATED, "{share}");
+        let id = share["share_request_id"].as_str().expect("id").to_string();
+        self.verify_and_confirm(&token, &id, &citizen.1).await;
+        (token, id)
+    }
+
+    /// The share's status as the citizen sees it, once the views caught up to `status`.
+    pub async fn wait_for_share_status(&self, citizen_token: &str, id: &str, status: &str) -> Value {
+        eventually(Duration::from_secs(30), &format!("share {id} to be {status}"), || async {
+            let (_, h) = self.get("/api/v1/citizen/history", Some(citizen_token)).await;
+            h["history"].as_array()?.iter().find(|i| i["share"]["share_request_id"] == id && i["share"]["status"] == status).cloned()
+        })
+        .await
+    }
+}
+
+/// The Message-ID of each letter in `letters` (raw header value).
+pub fn message_ids(letters: &[PathBuf]) -> Vec<String> {
+    letters
+        .iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            text.lines().find_map(|l| l.strip_prefix("Message-ID: ").map(|v| v.trim().to_string()))
+        })
+        .collect()
 }

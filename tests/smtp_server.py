@@ -4,6 +4,7 @@ Every accepted message is stored as an .eml file in --out. Recipients listed wit
 refused with 550, as a server refuses an unknown mailbox. Prints "ready" once it listens.
 """
 import argparse
+import asyncio
 import os
 import signal
 import threading
@@ -13,9 +14,10 @@ from aiosmtpd.controller import Controller
 
 
 class Store:
-    def __init__(self, out, reject):
+    def __init__(self, out, reject, stall_first):
         self.out = out
         self.reject = set(reject)
+        self.stall_first = stall_first
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
@@ -24,6 +26,12 @@ class Store:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall_first:
+            # Hold the first message after its data arrived, as a slow server does: the sender
+            # may die before it hears "250", though the message is already ours.
+            seconds, self.stall_first = self.stall_first, 0
+            open(os.path.join(self.out, ".stalling"), "w").close()
+            await asyncio.sleep(seconds)
         name = uuid.uuid4().hex
         tmp = os.path.join(self.out, "." + name + ".tmp")
         with open(tmp, "wb") as f:
@@ -37,9 +45,10 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--stall-first", type=float, default=0, help="seconds to hold the first message before accepting it")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    controller = Controller(Store(args.out, args.reject), hostname="127.0.0.1", port=args.port)
+    controller = Controller(Store(args.out, args.reject, args.stall_first), hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
     stop = threading.Event()

@@ -31,6 +31,9 @@ pub struct Config {
     pub delivery_max_attempts: u32,
     /// SMTP timeout for one exchange.
     pub smtp_timeout_secs: u64,
+    /// How long a delivery job stays leased to one worker. A worker that dies mid-delivery
+    /// leaves the job to others after this; it must exceed a whole SMTP exchange.
+    pub delivery_lease_secs: u64,
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             delivery_first_retry_ms: 2_000,
             delivery_max_attempts: 8,
             smtp_timeout_secs: 20,
+            delivery_lease_secs: 90,
         }
     }
 }

@@ -40,6 +40,8 @@ enum Command {
         mail_dir: Option<PathBuf>,
         #[arg(long, env = "DIIA_QR_MAIL_FROM")]
         mail_from: Option<String>,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
     },
     /// Runs the whole flow against a fresh embedded instance and leaves the QR, the e-mails and
     /// the CA certificate in OUT.
@@ -47,6 +49,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// How the delivery worker retries.
+#[derive(clap::Args)]
+struct DeliveryArgs {
+    /// Attempts before a delivery is marked failed.
+    #[arg(long, env = "DIIA_QR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    delivery_max_attempts: u32,
+    /// First retry delay; doubled each attempt, with jitter.
+    #[arg(long, env = "DIIA_QR_DELIVERY_FIRST_RETRY_MS", default_value_t = 2_000)]
+    delivery_first_retry_ms: u64,
+    /// A job's lease: after a worker dies mid-delivery, another takes the job after this.
+    #[arg(long, env = "DIIA_QR_DELIVERY_LEASE_SECS", default_value_t = 90)]
+    delivery_lease_secs: u64,
+    #[arg(long, env = "DIIA_QR_SMTP_TIMEOUT_SECS", default_value_t = 20)]
+    smtp_timeout_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -72,8 +90,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from } => {
+        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery } => {
             let mut config = Config::with_data_dir(data_dir);
+            config.delivery_max_attempts = delivery.delivery_max_attempts;
+            config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;
+            config.delivery_lease_secs = delivery.delivery_lease_secs;
+            config.smtp_timeout_secs = delivery.smtp_timeout_secs;
             config.port = port;
             config.host = host;
             config.database_url = database_url;

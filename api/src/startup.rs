@@ -143,7 +143,7 @@ impl Application {
                 message_id_domain,
                 max_attempts: config.delivery_max_attempts,
                 first_retry: Duration::from_millis(config.delivery_first_retry_ms),
-                lease: Duration::from_secs(config.smtp_timeout_secs * 3 + 30),
+                lease: Duration::from_secs(config.delivery_lease_secs.max(1)),
             },
         });
         tasks.push(worker.spawn(stop_rx.clone()));

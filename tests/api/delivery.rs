@@ -1,9 +1,12 @@
-//! Delivery over a real SMTP exchange on loopback.
+//! Delivery over a real SMTP exchange on loopback, including the faults a mail server brings:
+//! down then up, a refused recipient, and the engine killed in the middle of a delivery.
 
 use std::time::Duration;
 
 use diia_qr::config::MailConfig;
-use diia_qr_tests::{citizens, eventually, spawn_app_with, temp_dir, unpack_mail, SmtpServer};
+use diia_qr_tests::{
+    citizens, eventually, fresh_database, message_ids, spawn_app_with, spawn_serve_process, temp_dir, unpack_mail, SmtpServer,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -13,23 +16,9 @@ async fn copies_travel_over_smtp_and_the_acceptance_time_is_recorded() {
     let url = smtp.url();
     let app = spawn_app_with(|c| c.mail = MailConfig::Smtp(url)).await;
     let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let (status, body) = app.create_branch(&partner, "Готель «Палаццо»", "reception@palazzo.example").await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let branch = body["branch_id"].as_str().unwrap().to_string();
-
-    // The confirmation letter arrives through the server too; its code confirms the mailbox.
-    let letter = eventually(Duration::from_secs(30), "the confirmation letter", || async { smtp.received().pop() }).await;
-    let text = diia_qr_tests::mail_text_body(&letter);
-    let code: String = text.split_once("Код підтвердження:").unwrap().1.trim_start().chars().take_while(char::is_ascii_digit).collect();
-    let (status, body) = app.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch, "code": code})).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
     let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport", "taxpayer-card"]).await;
-    let (rnokpp, sig) = citizens::maryana();
-    let citizen = app.citizen_session(&rnokpp).await;
-    let (_, share) = app.scan(&citizen, &link).await;
-    let id = share["share_request_id"].as_str().unwrap().to_string();
-    app.verify_and_confirm(&citizen, &id, &sig).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
     app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
 
     let copies =
@@ -39,12 +28,106 @@ async fn copies_travel_over_smtp_and_the_acceptance_time_is_recorded() {
     let found = copies.iter().map(|eml| unpack_mail(eml, &dir)).find(|(h, _)| h["message_id"] == format!("<share-{id}@127.0.0.1>"));
     let (headers, attachments) = found.expect("the copies letter");
     assert_eq!(headers["to"], "reception@palazzo.example");
-    assert_eq!(attachments.len(), 4, "{attachments:?}");
-    let delivered = eventually(Duration::from_secs(20), "delivered", || async {
-        let (_, h) = app.get("/api/v1/citizen/history", Some(&citizen)).await;
-        (h["history"][0]["share"]["status"] == "delivered").then_some(h)
+    let mut kinds: Vec<&str> = attachments.iter().map(|(_, t)| t.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["application/pdf", "application/pdf", "application/pkcs7-signature", "application/pkcs7-signature"]);
+    let delivered = app.wait_for_share_status(&citizen, &id, "delivered").await;
+    assert_eq!(delivered["label"], "Виконано");
+    assert!(delivered["share"]["delivered_at"].is_string());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn mail_waits_out_a_server_that_is_down_and_nothing_is_lost() {
+    let mut smtp = SmtpServer::start(&[]);
+    let (port, url) = (smtp.port, smtp.url());
+    let app = spawn_app_with(|c| {
+        c.mail = MailConfig::Smtp(url);
+        c.delivery_max_attempts = 50;
     })
     .await;
-    assert!(delivered["history"][0]["share"]["delivered_at"].is_string());
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
+    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
+    smtp.stop();
+
+    app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
+    let (attempts, error) = eventually(Duration::from_secs(30), "failed attempts while the server is down", || async {
+        let row: (i32, Option<String>, String) =
+            sqlx::query_as("SELECT attempts, last_error, status FROM mail_outbox WHERE kind = 'copies'")
+                .fetch_optional(&app.pool)
+                .await
+                .unwrap()?;
+        (row.0 >= 2).then_some((row.0, row.1))
+    })
+    .await;
+    assert!(attempts >= 2 && error.is_some_and(|e| e.contains("недоступний")), "retried with a reason");
+    let (_, waiting) = app.get(&format!("/api/v1/citizen/share-requests/{id}"), Some(&citizen)).await;
+    assert_eq!(waiting["status"], "sent", "still on its way, not failed");
+
+    let back = SmtpServer::start_on(port, &[], 0.0);
+    app.wait_for_share_status(&citizen, &id, "delivered").await;
+    assert_eq!(message_ids(&back.received()), [format!("<share-{id}@127.0.0.1>")], "delivered once");
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_recipient_the_server_refuses_fails_the_share_with_the_reason() {
+    let mut smtp = SmtpServer::start(&[]);
+    let (port, url) = (smtp.port, smtp.url());
+    let app = spawn_app_with(|c| c.mail = MailConfig::Smtp(url)).await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
+    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
+    smtp.stop();
+    let refusing = SmtpServer::start_on(port, &["reception@palazzo.example"], 0.0);
+
+    app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
+    let failed = app.wait_for_share_status(&citizen, &id, "delivery_failed").await;
+    assert_eq!(failed["label"], "Відмовлено");
+    let reason = failed["share"]["failure_reason"].as_str().unwrap();
+    assert!(reason.contains("550") && reason.contains("mailbox unavailable"), "{reason}");
+    let (_, shares) = app.get("/api/v1/partner/shares", Some(&partner.token)).await;
+    assert_eq!(shares["shares"][0]["status"], "delivery_failed", "the cabinet sees it too: {shares}");
+    assert!(refusing.received().is_empty());
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM mail_outbox WHERE kind = 'copies'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(attempts, 1, "a permanent refusal is not retried");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_engine_killed_mid_delivery_delivers_after_restart_with_at_most_one_duplicate() {
+    let smtp = SmtpServer::start(&[]);
+    let port = smtp.port;
+    let (url, pool) = fresh_database().await;
+    let data = temp_dir("killed");
+    let (app, mut first) = spawn_serve_process(&url, pool.clone(), &data, &smtp.url(), 3).await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
+    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
+    drop(smtp);
+    // This server holds the copies, once received, for five seconds before saying "250".
+    let slow = SmtpServer::start_on(port, &[], 5.0);
+
+    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually(Duration::from_secs(30), "the message to reach the server", || async { slow.stalling().then_some(()) }).await;
+    first.kill().unwrap(); // SIGKILL: no shutdown, no outcome recorded
+    first.wait().unwrap();
+
+    let (app, mut second) = spawn_serve_process(&url, pool, &data, &slow.url(), 3).await;
+    app.wait_for_share_status(&citizen, &id, "delivered").await;
+    let ids = eventually(Duration::from_secs(15), "the held message to land too", || async {
+        let ids = message_ids(&slow.received());
+        (!slow.received().is_empty()).then_some(ids)
+    })
+    .await;
+    assert!((1..=2).contains(&ids.len()), "at most one duplicate: {ids:?}");
+    assert!(ids.iter().all(|m| *m == format!("<share-{id}@127.0.0.1>")), "a duplicate carries the same Message-ID: {ids:?}");
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&data);
 }
