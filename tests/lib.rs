@@ -208,7 +208,28 @@ impl TestApp {
     /// confirms the branch with its code.
     pub async fn confirm_branch_from_mail(&self, branch_id: &str) {
         let letter = self.wait_for_mail(&format!("branch-{branch_id}")).await;
-        let text = mail_text_body(&letter);
+        self.confirm_with_letter(branch_id, &letter).await;
+    }
+
+    /// Confirms `email` as the branch's new mailbox with the letter sent to it.
+    pub async fn confirm_branch_mailbox(&self, branch_id: &str, email: &str) {
+        let dir = self.mail_dir.clone();
+        let to = format!("To: {email}");
+        let letter = eventually(Duration::from_secs(30), &format!("the letter to {email}"), || {
+            let (dir, to) = (dir.clone(), to.clone());
+            async move {
+                std::fs::read_dir(&dir).ok()?.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("branch-{branch_id}")))
+                        && std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l == to))
+                })
+            }
+        })
+        .await;
+        self.confirm_with_letter(branch_id, &letter).await;
+    }
+
+    async fn confirm_with_letter(&self, branch_id: &str, letter: &Path) {
+        let text = mail_text_body(letter);
         let code: String =
             text.split_once("Код підтвердження:").expect("code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect();
         let (status, body) = self.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch_id, "code": code})).await;

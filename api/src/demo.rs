@@ -16,6 +16,7 @@ use diia_qr_domain::identifiers::Edrpou;
 use diia_qr_domain::partner::{Head, PartnerKind};
 use diia_qr_domain::service::LegalBasis;
 use diia_qr_domain::share_request::{DocumentChoice, ShareStatus};
+use diia_qr_projections::poster::{poster_pdf, poster_svg, PosterContent};
 use uuid::Uuid;
 
 fn step(text: &str) {
@@ -125,13 +126,27 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     for (i, (names, documents, retention, why)) in services.into_iter().enumerate() {
         let service_id = engine.create_service(&who, branch_id, names, documents.clone(), basis(why), retention).await?;
         let qr = engine.issue_qr(&who, service_id).await?;
-        let svg = diia_qr_projections::qr::qr_svg(&qr.link)?;
         let file = out.join(format!("qr-{}.svg", i + 1));
-        std::fs::write(&file, svg)?;
+        std::fs::write(&file, diia_qr_projections::qr::qr_svg(&qr.link)?)?;
+        std::fs::write(out.join(format!("qr-{}.png", i + 1)), diia_qr_projections::qr::qr_png(&qr.link, 10)?)?;
+        let (_, snapshot) = engine.poster(&who, service_id).await?;
+        let poster = PosterContent {
+            organisation_name: &snapshot.organisation_name,
+            branch_name: &snapshot.branch_name,
+            branch_address: &snapshot.branch_address,
+            service_names: &snapshot.service_names,
+            documents: &snapshot.documents,
+            link: &qr.link,
+            short_code: &qr.short_code,
+            short_link: &qr.short_link,
+        };
+        std::fs::write(out.join(format!("poster-{}.pdf", i + 1)), poster_pdf(&poster, chrono::Utc::now())?)?;
+        std::fs::write(out.join(format!("poster-{}.svg", i + 1)), poster_svg(&poster)?)?;
         step(&format!(
-            "Послуга «{names}» ({} док.) — QR {}: {}",
+            "Послуга «{names}» ({} док.) — QR {} (також PNG і плакат PDF/SVG), код {}: {}",
             documents.len(),
             file.file_name().unwrap_or_default().to_string_lossy(),
+            qr.short_code,
             qr.link
         ));
         links.push(qr.link);

@@ -168,12 +168,42 @@ pub struct EngineSettings {
     pub share_ttl: Duration,
 }
 
-/// A QR link and the version of the service's QR it belongs to.
+/// A QR link, the version of the service's QR it belongs to, and its printed short code and link.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct QrLink {
     pub service_id: Uuid,
     pub qr_version: u32,
     pub link: String,
+    /// `XXXX-XXXX`: printed beside the QR, shown by the app after a scan.
+    pub short_code: String,
+    /// `<base>/q/XXXXXXXX`: for a phone whose camera fails.
+    pub short_link: String,
+}
+
+/// Crockford's base32: no I, L, O or U, so a code read aloud or typed is not mistaken.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A short code as printed: `XXXX-XXXX`.
+pub fn display_short_code(code: &str) -> String {
+    if code.len() == 8 {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_string()
+    }
+}
+
+/// Normalises a typed short code: case, dashes and spaces ignored; O read as 0, I and L as 1.
+pub fn normalise_short_code(typed: &str) -> Option<String> {
+    let code: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (code.len() == 8 && code.bytes().all(|b| CROCKFORD.contains(&b))).then_some(code)
 }
 
 pub struct Engine {
@@ -279,6 +309,16 @@ impl Engine {
         Ok(branch_id)
     }
 
+    /// A new mailbox for a branch: copies stop until it is confirmed.
+    pub async fn change_branch_email(&self, who: &PartnerIdentity, branch_id: Uuid, email: &str) -> Result<(), EngineError> {
+        let branch = self.branches.load(branch_id).await?;
+        if branch.partner_id() != Some(who.partner_id()) {
+            return Err(EngineError::NotFound("branch-not-found", "відділення не знайдено"));
+        }
+        let command = BranchCommand::ChangeEmail { email: email.to_string(), confirmation_nonce: random_token(16) };
+        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head)).await
+    }
+
     /// Confirms a branch's mailbox with the code mailed to it; whoever reads that mailbox may.
     pub async fn confirm_branch_email(&self, branch_id: Uuid, code: &str) -> Result<(), EngineError> {
         self.branches
@@ -338,9 +378,9 @@ impl Engine {
         let branch = self.branch_standing(who, branch_id).await?;
         let qr_version = service.qr_version() + 1;
         let token = self.qr_token(service_id, qr_version);
-        let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token) };
+        let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token), short_code: self.short_code(&token) };
         self.services.execute(service_id, command, &Actor::partner_head(&who.head)).await?;
-        Ok(QrLink { service_id, qr_version, link: self.qr_link(&token) })
+        Ok(self.qr_link(service_id, qr_version, &token))
     }
 
     /// The service's current QR link, for downloading the QR again.
@@ -350,7 +390,20 @@ impl Engine {
         if service.qr_version() == 0 || service.check_qr_token(&token_digest(&token)).is_err() {
             return Err(EngineError::NotFound("qr-not-issued", "у послуги немає чинного QR-коду"));
         }
-        Ok(QrLink { service_id, qr_version: service.qr_version(), link: self.qr_link(&token) })
+        Ok(self.qr_link(service_id, service.qr_version(), &token))
+    }
+
+    /// Everything the printable poster of a service's current QR shows.
+    pub async fn poster(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(QrLink, ShareSnapshot), EngineError> {
+        let qr = self.current_qr(who, service_id).await?;
+        let token = qr.link.rsplit_once("/qr/v1/").map(|(_, t)| t.to_string()).unwrap_or_default();
+        let snapshot = self.snapshot_for_token(&token).await.1?;
+        Ok((qr, snapshot))
+    }
+
+    pub async fn deactivate_service(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
+        self.own_service(who, service_id).await?;
+        self.services.execute(service_id, ServiceCommand::Deactivate, &Actor::partner_head(&who.head)).await
     }
 
     pub async fn revoke_qr(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
@@ -368,8 +421,23 @@ impl Engine {
         BASE64_URL_SAFE_NO_PAD.encode(body)
     }
 
-    fn qr_link(&self, token: &str) -> String {
-        format!("{}/qr/v1/{token}", self.settings.public_base_url.trim_end_matches('/'))
+    fn qr_link(&self, service_id: Uuid, qr_version: u32, token: &str) -> QrLink {
+        let base = self.settings.public_base_url.trim_end_matches('/');
+        let code = self.short_code(token);
+        QrLink {
+            service_id,
+            qr_version,
+            link: format!("{base}/qr/v1/{token}"),
+            short_code: display_short_code(&code),
+            short_link: format!("{base}/q/{code}"),
+        }
+    }
+
+    /// Eight Crockford base32 characters (40 bits) of a MAC over the token.
+    fn short_code(&self, token: &str) -> String {
+        let mac = hmac_sha256(&self.secret, format!("qr-short-code\n{token}").as_bytes());
+        let bits = mac[..5].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        (0..8).rev().map(|i| CROCKFORD[((bits >> (i * 5)) & 31) as usize] as char).collect()
     }
 
     // ---- the citizen's side ----
@@ -383,22 +451,72 @@ impl Engine {
         }
     }
 
-    /// Resolves a scanned link (or its bare token) into a new share request.
-    pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<Uuid, EngineError> {
-        let token = scanned.trim().rsplit_once("/qr/v1/").map_or(scanned.trim(), |(_, t)| t).trim_end_matches('/');
-        let service_id = BASE64_URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()
-            .filter(|b| b.len() == 36)
-            .and_then(|b| Uuid::from_slice(&b[..16]).ok())
-            .ok_or_else(|| EngineError::rule(&ScanError::UnknownQr))?;
-        let service = self.services.load(service_id).await?;
-        let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
-            return Err(EngineError::rule(&ScanError::UnknownQr));
+    /// The QR token a citizen scanned or typed: the QR's link, the bare token, the short link
+    /// or the short code.
+    async fn resolve_scanned(&self, scanned: &str) -> Result<String, EngineError> {
+        let scanned = scanned.trim().trim_end_matches('/');
+        if let Some((_, token)) = scanned.rsplit_once("/qr/v1/") {
+            return Ok(token.to_string());
+        }
+        let typed = scanned.rsplit_once("/q/").map_or(scanned, |(_, code)| code);
+        let Some(code) = normalise_short_code(typed) else {
+            return Ok(scanned.to_string());
         };
-        let branch = self.branches.load(branch_id).await?;
-        let partner = self.partners.load(partner_id).await?;
-        let snapshot = ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e))?;
+        match diia_qr_projections::cabinet::short_code_target(&self.pool, &code).await? {
+            Some((service_id, qr_version)) => Ok(self.qr_token(service_id, qr_version as u32)),
+            None => Err(EngineError::rule(&ScanError::UnknownQr)),
+        }
+    }
+
+    /// What a QR token leads to, checked by every scan rule; the service id when the token names one.
+    async fn snapshot_for_token(&self, token: &str) -> (Option<Uuid>, Result<ShareSnapshot, EngineError>) {
+        let Some(service_id) =
+            BASE64_URL_SAFE_NO_PAD.decode(token).ok().filter(|b| b.len() == 36).and_then(|b| Uuid::from_slice(&b[..16]).ok())
+        else {
+            return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
+        };
+        let snapshot = async {
+            let service = self.services.load(service_id).await?;
+            let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
+                return Err(EngineError::rule(&ScanError::UnknownQr));
+            };
+            let branch = self.branches.load(branch_id).await?;
+            let partner = self.partners.load(partner_id).await?;
+            ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e))
+        };
+        (Some(service_id), snapshot.await)
+    }
+
+    /// The full QR link a printed short code stands for.
+    pub async fn qr_link_for_short_code(&self, typed: &str) -> Result<String, EngineError> {
+        let code = normalise_short_code(typed).ok_or_else(|| EngineError::rule(&ScanError::UnknownQr))?;
+        let token = self.resolve_scanned(&code).await?;
+        Ok(format!("{}/qr/v1/{token}", self.settings.public_base_url.trim_end_matches('/')))
+    }
+
+    /// What a QR shows before anyone scans it in the app: the landing page of its link.
+    pub async fn preview_qr(&self, scanned: &str) -> Result<ShareSnapshot, EngineError> {
+        let token = self.resolve_scanned(scanned).await?;
+        self.snapshot_for_token(&token).await.1
+    }
+
+    /// Resolves a scanned QR into a new share request. Refused scans are counted per service and
+    /// reason.
+    pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<Uuid, EngineError> {
+        let resolved = self.resolve_scanned(scanned).await;
+        let (service_id, snapshot) = match resolved {
+            Ok(token) => self.snapshot_for_token(&token).await,
+            Err(e) => (None, Err(e)),
+        };
+        let snapshot = match snapshot {
+            Ok(s) => s,
+            Err(e) => {
+                if let EngineError::Rule { code, .. } = &e {
+                    diia_qr_projections::cabinet::count_refused_scan(&self.pool, service_id, code).await;
+                }
+                return Err(e);
+            }
+        };
         let share_request_id = Uuid::new_v4();
         let now = Utc::now();
         let command = ShareRequestCommand::Open {

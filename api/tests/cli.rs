@@ -80,7 +80,13 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
     let out = temp_dir("demo");
     let stdout = run(Command::new(env!("CARGO_BIN_EXE_diia-qr")).args(["demo", "--out"]).arg(&out).env("RUST_LOG", "warn"));
     assert!(stdout.contains("Мар'яна Ігорівна Їжакевич"), "{stdout}");
-    assert!(out.join("qr-1.svg").exists());
+    for file in ["qr-1.svg", "qr-1.png", "poster-1.pdf", "poster-1.svg"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    if tool_available("zbarimg") {
+        let decoded = run(Command::new("zbarimg").args(["--raw", "-q"]).arg(out.join("qr-1.png")));
+        assert!(decoded.trim().contains("/qr/v1/"), "{decoded}");
+    }
     let ca = out.join("diia-qr-dev-ca.pem");
     assert!(ca.exists());
     let letters: Vec<PathBuf> = std::fs::read_dir(&out)

@@ -48,6 +48,8 @@ pub enum ServiceCommand {
     IssueQr {
         branch: BranchStanding,
         token_digest: String,
+        /// The human-checkable code printed beside the QR and shown in the app after a scan.
+        short_code: String,
     },
     RevokeQr,
     Deactivate,
@@ -67,6 +69,8 @@ pub enum ServiceEvent {
     QrIssued {
         qr_version: u32,
         token_digest: String,
+        #[serde(default)]
+        short_code: String,
     },
     QrRevoked {
         qr_version: u32,
@@ -160,6 +164,7 @@ pub struct Service {
     retention_days: u32,
     qr_version: u32,
     current_digest: Option<String>,
+    current_short_code: String,
     retired_digests: Vec<(String, QrRetirement)>,
     deactivated: bool,
 }
@@ -194,6 +199,10 @@ impl Service {
     }
     pub fn qr_version(&self) -> u32 {
         self.qr_version
+    }
+    /// The code printed beside the current QR.
+    pub fn qr_short_code(&self) -> &str {
+        &self.current_short_code
     }
 
     /// Checks a scanned token's digest against the service's current QR.
@@ -252,13 +261,13 @@ impl Aggregate for Service {
             }
             _ if !self.exists() => return Err(ServiceError::NotFound),
             _ if self.deactivated => return Err(ServiceError::Deactivated),
-            ServiceCommand::IssueQr { branch, token_digest } => {
+            ServiceCommand::IssueQr { branch, token_digest, short_code } => {
                 let partner_id = self.partner_id.ok_or(ServiceError::NotFound)?;
                 Self::ensure_branch_may_serve(&branch, partner_id)?;
                 if !branch.email_confirmed {
                     return Err(ServiceError::BranchEmailNotConfirmed);
                 }
-                ServiceEvent::QrIssued { qr_version: self.qr_version + 1, token_digest }
+                ServiceEvent::QrIssued { qr_version: self.qr_version + 1, token_digest, short_code }
             }
             ServiceCommand::RevokeQr if self.current_digest.is_none() => return Err(ServiceError::NoActiveQr),
             ServiceCommand::RevokeQr => ServiceEvent::QrRevoked { qr_version: self.qr_version },
@@ -278,7 +287,8 @@ impl Aggregate for Service {
                 self.documents = documents;
                 self.retention_days = retention_days;
             }
-            ServiceEvent::QrIssued { qr_version, token_digest } => {
+            ServiceEvent::QrIssued { qr_version, token_digest, short_code } => {
+                self.current_short_code = short_code;
                 if let Some(old) = self.current_digest.replace(token_digest) {
                     self.retired_digests.push((old, QrRetirement::Rotated));
                 }
@@ -392,22 +402,22 @@ pub(crate) mod tests {
     async fn no_qr_before_the_branch_email_is_confirmed() {
         service()
             .given(vec![created(vec![DocumentType::InternalPassport])])
-            .when_async(ServiceCommand::IssueQr { branch: standing(false), token_digest: "d1".into() })
+            .when_async(ServiceCommand::IssueQr { branch: standing(false), token_digest: "d1".into(), short_code: "D1SHORT".into() })
             .await
             .then_expect_error_message(&ServiceError::BranchEmailNotConfirmed.to_string());
         service()
             .given(vec![created(vec![DocumentType::InternalPassport])])
-            .when_async(ServiceCommand::IssueQr { branch: standing(true), token_digest: "d1".into() })
+            .when_async(ServiceCommand::IssueQr { branch: standing(true), token_digest: "d1".into(), short_code: "D1SHORT".into() })
             .await
-            .then_expect_events(vec![ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into() }]);
+            .then_expect_events(vec![ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into(), short_code: "D1SHORT".into() }]);
     }
 
     #[test]
     fn rotated_revoked_and_forged_tokens_are_told_apart() {
         let mut s = Service::default();
         s.apply(created(vec![DocumentType::InternalPassport]));
-        s.apply(ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into() });
-        s.apply(ServiceEvent::QrIssued { qr_version: 2, token_digest: "d2".into() });
+        s.apply(ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into(), short_code: "D1SHORT".into() });
+        s.apply(ServiceEvent::QrIssued { qr_version: 2, token_digest: "d2".into(), short_code: "D2SHORT".into() });
         assert_eq!(s.check_qr_token("d2"), Ok(2));
         assert_eq!(s.check_qr_token("d1"), Err(QrTokenProblem::Rotated));
         assert_eq!(s.check_qr_token("zz"), Err(QrTokenProblem::Forged));

@@ -35,6 +35,9 @@ pub struct ShareSnapshot {
     pub documents: Vec<DocumentType>,
     pub retention_days: u32,
     pub qr_version: u32,
+    /// The short code printed beside the QR: the app shows it so a swapped sticker is noticed.
+    #[serde(default)]
+    pub qr_short_code: String,
 }
 
 /// Why a scanned QR does not start a request.
@@ -104,6 +107,7 @@ impl ShareSnapshot {
             documents: service.documents().to_vec(),
             retention_days: service.retention_days(),
             qr_version,
+            qr_short_code: service.qr_short_code().to_string(),
         })
     }
 }
@@ -691,6 +695,7 @@ mod tests {
             documents,
             retention_days: 30,
             qr_version: 1,
+            qr_short_code: "D1SHORT".into(),
         }
     }
     fn open(documents: Vec<DocumentType>) -> ShareRequestCommand {
@@ -918,13 +923,14 @@ mod tests {
             branch_events.into_iter().for_each(|e| branch.apply(e));
             let mut service = Service::default();
             service.apply(s::created(vec![DocumentType::InternalPassport]));
-            service.apply(ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into() });
+            service.apply(ServiceEvent::QrIssued { qr_version: 1, token_digest: "d1".into(), short_code: "D1SHORT".into() });
             (partner, branch, service)
         };
         let (partner, branch, service) = build(p::active_partner(), b::confirmed());
         let snap = ShareSnapshot::for_scan(&partner, &branch, &service, "d1").unwrap();
         assert_eq!(snap.recipient_email.as_str(), "desk@palazzo.ua");
         assert_eq!(snap.branch_address, "Тернопільська область, м. Тернопіль, вул. Руська, 12");
+        assert_eq!(snap.qr_short_code, "D1SHORT", "the app shows the poster's code");
         assert_eq!(ShareSnapshot::for_scan(&partner, &branch, &service, "zz"), Err(ScanError::ForgedQr));
         assert_eq!(ShareSnapshot::for_scan(&partner, &branch, &Service::default(), "d1"), Err(ScanError::UnknownQr));
         let (partner, branch, service) = build(p::active_partner(), b::created());

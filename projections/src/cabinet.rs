@@ -87,12 +87,20 @@ impl Projection for CabinetViews {
                     .execute(conn)
                     .await?;
                 }
-                ServiceEvent::QrIssued { qr_version, .. } => {
+                ServiceEvent::QrIssued { qr_version, short_code, .. } => {
                     sqlx::query("UPDATE services_view SET qr_version = $2, qr_active = true WHERE service_id = $1")
                         .bind(id)
                         .bind(qr_version as i32)
-                        .execute(conn)
+                        .execute(&mut *conn)
                         .await?;
+                    if !short_code.is_empty() {
+                        sqlx::query("INSERT INTO qr_short_codes_view VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                            .bind(short_code)
+                            .bind(id)
+                            .bind(qr_version as i32)
+                            .execute(conn)
+                            .await?;
+                    }
                 }
                 ServiceEvent::QrRevoked { .. } => {
                     sqlx::query("UPDATE services_view SET qr_active = false WHERE service_id = $1").bind(id).execute(conn).await?;
@@ -243,6 +251,37 @@ pub async fn history_of(pool: &PgPool, citizen: &str, limit: i64) -> Result<Vec<
     sqlx::query_as(&format!("SELECT {SHARE_COLUMNS} FROM share_requests_view WHERE citizen = $1 ORDER BY opened_at DESC LIMIT $2"))
         .bind(citizen)
         .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// The service and QR version a printed short code belongs to.
+pub async fn short_code_target(pool: &PgPool, short_code: &str) -> Result<Option<(Uuid, i32)>, sqlx::Error> {
+    sqlx::query_as("SELECT service_id, qr_version FROM qr_short_codes_view WHERE short_code = $1")
+        .bind(short_code)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Counts a refused scan (best effort: a counter must never fail a scan).
+pub async fn count_refused_scan(pool: &PgPool, service_id: Option<Uuid>, reason: &str) {
+    let result = sqlx::query(
+        "INSERT INTO qr_scan_refusals (service_id, reason, refusals) VALUES ($1, $2, 1)
+         ON CONFLICT (service_id, reason) DO UPDATE SET refusals = qr_scan_refusals.refusals + 1, last_refused_at = now()",
+    )
+    .bind(service_id.unwrap_or(Uuid::nil()))
+    .bind(reason)
+    .execute(pool)
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, reason, "refused scan not counted");
+    }
+}
+
+/// Refused scans of one service, by reason.
+pub async fn refused_scans_of(pool: &PgPool, service_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT reason, refusals FROM qr_scan_refusals WHERE service_id = $1 ORDER BY reason")
+        .bind(service_id)
         .fetch_all(pool)
         .await
 }

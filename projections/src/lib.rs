@@ -10,6 +10,7 @@ pub mod follower;
 pub mod mailer;
 pub mod outbox;
 pub mod pdf;
+pub mod poster;
 pub mod qr;
 pub mod seal;
 

@@ -5,4 +5,5 @@ mod delivery;
 mod end_to_end;
 mod event_log;
 mod problems;
+mod qr_codes;
 mod rules;

@@ -30,6 +30,7 @@ fn view(id: Uuid, share: &ShareRequest) -> Value {
         "branch_address": snapshot.map(|s| s.branch_address.as_str()),
         "purposes": snapshot.map(|s| s.service_names.clone()),
         "retention_days": snapshot.map(|s| s.retention_days),
+        "qr_short_code": snapshot.map(|s| crate::engine::display_short_code(&s.qr_short_code)),
         "documents": snapshot.map(|s| s.documents.iter().map(|d| json!({ "type": d, "title": d.title_uk() })).collect::<Vec<_>>()),
         "candidates": share.candidates(),
         "choice_needed": share.unchosen(),

@@ -40,9 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route("/offer-acceptance", post(partner::accept_offer))
         .route("/accession-application", get(partner::application).post(partner::sign_application))
         .route("/branches", get(partner::branches).post(partner::create_branch))
+        .route("/branches/{branch_id}/email", put(partner::change_branch_email))
         .route("/services", get(partner::services).post(partner::create_service))
         .route("/services/{service_id}/qr", get(partner::current_qr).post(partner::issue_qr).delete(partner::revoke_qr))
+        .route("/services/{service_id}", axum::routing::delete(partner::deactivate_service))
         .route("/services/{service_id}/qr.svg", get(partner::qr_svg))
+        .route("/services/{service_id}/qr.png", get(partner::qr_png))
+        .route("/services/{service_id}/poster.pdf", get(partner::poster_pdf))
+        .route("/services/{service_id}/poster.svg", get(partner::poster_svg))
         .route("/shares", get(partner::shares));
     let citizen = Router::new()
         .route("/scans", post(citizen::scan))
@@ -60,7 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dev/partner-sessions", post(dev_partner_session))
         .route("/api/v1/dev/citizen-sessions", post(dev_citizen_session))
         .route("/api/v1/ca.pem", get(ca_pem))
+        .route("/api/v1/qr-preview", get(qr_preview))
         .route("/qr/v1/{token}", get(qr_landing))
+        .route("/q/{code}", get(short_link))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
         .method_not_allowed_fallback(|| async {
@@ -173,11 +180,37 @@ async fn ca_pem(State(s): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/x-pem-file")], s.ca_pem.as_str().to_string())
 }
 
-/// Where a QR link leads in a browser: the link is meant for the Diia app.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewQuery {
+    /// A QR link, its token, a short link or a short code.
+    link: String,
+}
+
+/// What a QR leads to, without opening a request: the landing page shows it.
+async fn qr_preview(
+    State(s): State<AppState>,
+    extract::ApiQuery(q): extract::ApiQuery<PreviewQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let snap = s.engine.preview_qr(&q.link).await?;
+    Ok(axum::Json(serde_json::json!({
+        "organisation_name": snap.organisation_name,
+        "branch_name": snap.branch_name,
+        "branch_address": snap.branch_address,
+        "purposes": snap.service_names,
+        "documents": snap.documents.iter().map(|d| serde_json::json!({ "type": d, "title": d.title_uk() })).collect::<Vec<_>>(),
+        "short_code": crate::engine::display_short_code(&snap.qr_short_code),
+    })))
+}
+
+/// A typed short link leads to the same page as the QR's own link.
+async fn short_link(State(s): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<axum::response::Redirect, ApiError> {
+    let target = s.engine.qr_link_for_short_code(&code).await?;
+    Ok(axum::response::Redirect::to(&target))
+}
+
+/// Where a QR link leads in a browser: who asks for what, the code to compare, and how to share
+/// with the Diia app. Details are filled in by script from the preview API, as text, never HTML.
 async fn qr_landing(ApiPath(_token): ApiPath<String>) -> Html<&'static str> {
-    Html(
-        "<!doctype html><html lang=\"uk\"><meta charset=\"utf-8\"><title>Дія.QR</title>\
-         <body><h1>Відкрийте цей код у застосунку Дія</h1>\
-         <p>У Дії натисніть «Сканувати QR-код» і наведіть камеру на код, або скористайтеся посиланням на телефоні з Дією.</p></body></html>",
-    )
+    Html(include_str!("qr_landing.html"))
 }

@@ -7,15 +7,17 @@ use axum::Json;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::service::LegalBasis;
+use diia_qr_domain::share_request::ShareSnapshot;
 use diia_qr_projections::cabinet;
+use diia_qr_projections::poster::{self, PosterContent};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, PartnerSession};
+use super::extract::{ApiJson, ApiPath, ApiQuery, PartnerSession};
 use super::problem::ApiError;
 use super::AppState;
-use crate::engine::{offer_sha256, status_uk, Engine, OFFER_TEXT, OFFER_VERSION};
+use crate::engine::{offer_sha256, status_uk, Engine, QrLink, OFFER_TEXT, OFFER_VERSION};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -164,7 +166,82 @@ pub async fn current_qr(
     PartnerSession(who): PartnerSession,
     ApiPath(service_id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.engine.current_qr(&who, service_id).await?))
+    let qr = s.engine.current_qr(&who, service_id).await?;
+    let refused = cabinet::refused_scans_of(&s.engine.pool, service_id).await.map_err(crate::engine::EngineError::from)?;
+    let refused: serde_json::Map<String, Value> = refused.into_iter().map(|(reason, n)| (reason, json!(n))).collect();
+    let mut body = serde_json::to_value(qr).unwrap_or_default();
+    body["refused_scans"] = Value::Object(refused);
+    Ok(Json(body))
+}
+
+pub async fn deactivate_service(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    s.engine.deactivate_service(&who, service_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleQuery {
+    scale: Option<usize>,
+}
+
+/// The QR alone as PNG; `?scale=` pixels per module (default 10).
+pub async fn qr_png(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ScaleQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let qr = s.engine.current_qr(&who, service_id).await?;
+    let scale = q.scale.unwrap_or(10).clamp(1, 40);
+    let png = diia_qr_projections::qr::qr_png(&qr.link, scale).map_err(render_error)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}
+
+fn render_error(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "rendering failed");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "render-failed", "не вдалося сформувати файл")
+}
+
+fn poster_content<'a>(qr: &'a QrLink, snapshot: &'a ShareSnapshot) -> PosterContent<'a> {
+    PosterContent {
+        organisation_name: &snapshot.organisation_name,
+        branch_name: &snapshot.branch_name,
+        branch_address: &snapshot.branch_address,
+        service_names: &snapshot.service_names,
+        documents: &snapshot.documents,
+        link: &qr.link,
+        short_code: &qr.short_code,
+        short_link: &qr.short_link,
+    }
+}
+
+/// The A4 poster as PDF (rendered off the async executor: it is CPU work).
+pub async fn poster_pdf(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let (qr, snapshot) = s.engine.poster(&who, service_id).await?;
+    let pdf = tokio::task::spawn_blocking(move || poster::poster_pdf(&poster_content(&qr, &snapshot), chrono::Utc::now()))
+        .await
+        .map_err(render_error)?
+        .map_err(render_error)?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
+}
+
+pub async fn poster_svg(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let (qr, snapshot) = s.engine.poster(&who, service_id).await?;
+    let svg = poster::poster_svg(&poster_content(&qr, &snapshot)).map_err(render_error)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
 }
 
 pub async fn revoke_qr(
@@ -182,12 +259,27 @@ pub async fn qr_svg(
     ApiPath(service_id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
     let qr = s.engine.current_qr(&who, service_id).await?;
-    let svg = diia_qr_projections::qr::qr_svg(&qr.link)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr-render", e.to_string()))?;
+    let svg = diia_qr_projections::qr::qr_svg(&qr.link).map_err(render_error)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
 }
 
 pub async fn shares(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<Json<Value>> {
     let rows = cabinet::shares_received_by(&s.engine.pool, who.partner_id(), 200).await.map_err(crate::engine::EngineError::from)?;
     Ok(Json(json!({ "shares": rows })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailBody {
+    email: String,
+}
+
+pub async fn change_branch_email(
+    State(s): State<AppState>,
+    PartnerSession(who): PartnerSession,
+    ApiPath(branch_id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<EmailBody>,
+) -> ApiResult<StatusCode> {
+    s.engine.change_branch_email(&who, branch_id, &b.email).await?;
+    Ok(StatusCode::ACCEPTED)
 }
