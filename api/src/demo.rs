@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use diia_qr::citizen_services::{demo_citizens, DemoCitizen};
 use diia_qr::config::{Config, MailConfig};
-use diia_qr::engine::{Engine, PartnerIdentity, OFFER_VERSION};
+use diia_qr::engine::{poster_content, Engine, PartnerIdentity, OFFER_VERSION};
 use diia_qr::startup::Application;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType as T;
@@ -16,7 +16,7 @@ use diia_qr_domain::identifiers::Edrpou;
 use diia_qr_domain::partner::{Head, PartnerKind};
 use diia_qr_domain::service::LegalBasis;
 use diia_qr_domain::share_request::{DocumentChoice, ShareStatus};
-use diia_qr_projections::poster::{poster_pdf, poster_svg, PosterContent};
+use diia_qr_projections::poster::{poster_pdf, poster_svg};
 use uuid::Uuid;
 
 fn step(text: &str) {
@@ -130,16 +130,7 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         std::fs::write(&file, diia_qr_projections::qr::qr_svg(&qr.link)?)?;
         std::fs::write(out.join(format!("qr-{}.png", i + 1)), diia_qr_projections::qr::qr_png(&qr.link, 10)?)?;
         let (_, snapshot) = engine.poster(&who, service_id).await?;
-        let poster = PosterContent {
-            organisation_name: &snapshot.organisation_name,
-            branch_name: &snapshot.branch_name,
-            branch_address: &snapshot.branch_address,
-            service_names: &snapshot.service_names,
-            documents: &snapshot.documents,
-            link: &qr.link,
-            short_code: &qr.short_code,
-            short_link: &qr.short_link,
-        };
+        let poster = poster_content(&qr, &snapshot);
         std::fs::write(out.join(format!("poster-{}.pdf", i + 1)), poster_pdf(&poster, chrono::Utc::now())?)?;
         std::fs::write(out.join(format!("poster-{}.svg", i + 1)), poster_svg(&poster)?)?;
         step(&format!(

@@ -18,9 +18,9 @@ use diia_qr_domain::share_request::{
     DocumentChoice, DocumentRegistry, RegistryError, ScanError, ShareRequest, ShareRequestCommand, ShareRequestServices, ShareSnapshot,
 };
 use diia_qr_domain::RuleViolation;
-use diia_qr_projections::codes::hmac_sha256;
+use diia_qr_projections::codes::{hmac_sha256, sha256_hex};
 use diia_qr_projections::delivery::DeliveryOutcomes;
-use openssl::sha::sha256;
+use diia_qr_projections::poster::PosterContent;
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -128,11 +128,7 @@ pub const OFFER_TEXT: &str = "Публічна оферта про наданн�
 3. Партнер не використовує в назвах відділень і послуг позначення «Дія» та не вводить громадян в оману щодо мети запиту.\n";
 
 pub fn offer_sha256() -> String {
-    hex(&sha256(OFFER_TEXT.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(OFFER_TEXT.as_bytes())
 }
 
 /// Fixed namespace for partner ids derived from their registry codes.
@@ -178,6 +174,20 @@ pub struct QrLink {
     pub short_code: String,
     /// `<base>/q/XXXXXXXX`: for a phone whose camera fails.
     pub short_link: String,
+}
+
+/// What the printable poster of a QR shows: the scan's snapshot and the QR's links.
+pub fn poster_content<'a>(qr: &'a QrLink, snapshot: &'a ShareSnapshot) -> PosterContent<'a> {
+    PosterContent {
+        organisation_name: &snapshot.organisation_name,
+        branch_name: &snapshot.branch_name,
+        branch_address: &snapshot.branch_address,
+        service_names: &snapshot.service_names,
+        documents: &snapshot.documents,
+        link: &qr.link,
+        short_code: &qr.short_code,
+        short_link: &qr.short_link,
+    }
 }
 
 /// Crockford's base32: no I, L, O or U, so a code read aloud or typed is not mistaken.
@@ -286,7 +296,7 @@ impl Engine {
     }
 
     pub async fn sign_accession_application(&self, who: &PartnerIdentity) -> Result<(), EngineError> {
-        let application_sha256 = hex(&sha256(Self::accession_application(who).as_bytes()));
+        let application_sha256 = sha256_hex(Self::accession_application(who).as_bytes());
         let command = PartnerCommand::SignAccessionApplication { signer: who.head.rnokpp.clone(), application_sha256 };
         self.partners.execute(who.partner_id(), command, &Actor::partner_head(&who.head)).await
     }
@@ -614,7 +624,7 @@ fn rule(code: &'static str, e: impl std::fmt::Display) -> EngineError {
 
 /// The digest of a QR token kept in the Service aggregate: the token itself never is.
 pub fn token_digest(token: &str) -> String {
-    hex(&sha256(token.as_bytes()))
+    sha256_hex(token.as_bytes())
 }
 
 /// A random URL-safe token of `bytes` bytes of entropy.

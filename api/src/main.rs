@@ -43,6 +43,16 @@ enum Command {
         #[command(flatten)]
         delivery: DeliveryArgs,
     },
+    /// Checks a copy offline: is COPY.p7s a valid seal over COPY.pdf, by whom, and when.
+    Verify {
+        pdf: PathBuf,
+        p7s: PathBuf,
+        /// Trust anchors (PEM); by default the development CA in DATA_DIR/pki.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
+        data_dir: PathBuf,
+    },
     /// Runs the whole flow against a fresh embedded instance and leaves the QR, the e-mails and
     /// the CA certificate in OUT.
     Demo {
@@ -122,6 +132,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
+        Command::Verify { pdf, p7s, ca, data_dir } => {
+            let ca = ca.unwrap_or_else(|| data_dir.join("pki").join(diia_qr_projections::seal::DevPki::CA_FILE));
+            let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("не вдалося прочитати {}", p.display()));
+            let anchors =
+                openssl::x509::X509::stack_from_pem(&read(&ca)?).with_context(|| format!("{}: не PEM-сертифікати", ca.display()))?;
+            let result = diia_qr_projections::verification::check_seal(&read(&pdf)?, &read(&p7s)?, &anchors);
+            println!("{}", result.message);
+            if let Some(signer) = &result.signer {
+                println!("Підписувач: {signer}");
+            }
+            if !result.genuine {
+                anyhow::bail!("копія не пройшла перевірку ({:?})", result.verdict);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -149,7 +149,8 @@ impl Application {
         tasks.push(worker.spawn(stop_rx.clone()));
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
 
-        let app = router(AppState { engine: engine.clone(), ca_pem: Arc::new(ca_pem.clone()) });
+        let trust_anchors = openssl::x509::X509::stack_from_pem(ca_pem.as_bytes()).map_err(SealError::from)?;
+        let app = router(AppState { engine: engine.clone(), ca_pem: Arc::new(ca_pem.clone()), trust_anchors: Arc::new(trust_anchors) });
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

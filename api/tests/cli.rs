@@ -109,6 +109,29 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
                 .arg(&pdf)
                 .arg("-CAfile")
                 .arg(&ca));
+            // CAdES-BES, as issue 3 asks it to be checked.
+            run(Command::new("openssl")
+                .args(["cms", "-verify", "-binary", "-inform", "DER", "-cades", "-purpose", "any", "-out", "/dev/null"])
+                .arg("-in")
+                .arg(pdf.with_extension("p7s"))
+                .arg("-content")
+                .arg(&pdf)
+                .arg("-CAfile")
+                .arg(&ca));
+            let attributes =
+                run(Command::new("openssl").args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"]).arg(pdf.with_extension("p7s")));
+            assert!(attributes.contains("signingTime") && attributes.contains("id-smime-aa-signingCertificateV2"), "{attributes}");
+            // The command a person runs: genuine, and an altered copy is refused.
+            let verified = run(Command::new(env!("CARGO_BIN_EXE_diia-qr"))
+                .arg("verify")
+                .arg(&pdf)
+                .arg(pdf.with_extension("p7s"))
+                .arg("--ca")
+                .arg(&ca));
+            assert!(verified.contains("Справжня копія"), "{verified}");
+            if tool_available("qpdf") {
+                run(Command::new("qpdf").arg("--check").arg(&pdf));
+            }
             if tool_available("pdftotext") {
                 let text = run(Command::new("pdftotext").arg(&pdf).arg("-"));
                 assert!(text.contains("ТОВ «Готель „Палаццо“»") && text.contains("Копію сформовано"), "{name}:\n{text}");
@@ -117,5 +140,35 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
         }
     }
     assert_eq!(pdfs, 9, "every requested document of the four shares");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&unpacked).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for code in [
+        "internal-passport",
+        "foreign-passport",
+        "taxpayer-card",
+        "birth-certificate",
+        "reference-internally-displaced-person",
+        "driver-license",
+        "vehicle-license",
+        "student-id-card",
+    ] {
+        assert!(names.iter().any(|n| n.starts_with(code) && n.ends_with(".pdf")), "no copy of {code}: {names:?}");
+    }
+    let some_pdf = unpacked.join(names.iter().find(|n| n.ends_with(".pdf")).unwrap());
+    let mut altered = std::fs::read(&some_pdf).unwrap();
+    let at = altered.len() / 2;
+    altered[at] ^= 0x20;
+    let altered_path = unpacked.join("altered.pdf");
+    std::fs::write(&altered_path, altered).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_diia-qr"))
+        .arg("verify")
+        .arg(&altered_path)
+        .arg(some_pdf.with_extension("p7s"))
+        .arg("--ca")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "an altered copy fails verification");
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -26,6 +26,11 @@ impl EmailConfirmationCodes for HmacConfirmationCodes {
     }
 }
 
+/// SHA-256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// HMAC-SHA256; OpenSSL cannot fail here short of memory exhaustion.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let key = PKey::hmac(key).expect("an HMAC key of any length");

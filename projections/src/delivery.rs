@@ -21,6 +21,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::codes::sha256_hex;
 use crate::copies::{copy_id, days_uk, file_stem, kyiv_time, render_copy, CopyContext};
 use crate::mailer::{MailError, MailTransport};
 use crate::outbox::MailJob;
@@ -95,7 +96,7 @@ pub fn sign_copies(
         .iter()
         .map(|document| {
             let pdf = render_copy(document, &ctx).map_err(|e| format!("PDF: {e}"))?;
-            let p7s = seal.sign_detached(&pdf).map_err(|e| format!("печатка: {e}"))?;
+            let p7s = seal.sign_detached(&pdf, made_at).map_err(|e| format!("печатка: {e}"))?;
             Ok(SignedCopy { document: document.clone(), stem: file_stem(document, copy_id(share_request_id, document)), pdf, p7s })
         })
         .collect()
@@ -223,10 +224,41 @@ impl DeliveryWorker {
                 let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at))
                     .await
                     .map_err(|e| format!("render task: {e}"))??;
+                self.record_issued(id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;
                 let message = copies_message(&self.settings, id, snapshot, &signed, *sent_at)?;
                 Ok((message, format!("share-{id}")))
             }
         }
+    }
+
+    /// Records each copy before it is sent, so anyone it reaches can have it verified.
+    async fn record_issued(
+        &self,
+        share_request_id: Uuid,
+        snapshot: &ShareSnapshot,
+        signed: &[SignedCopy],
+        made_at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        for c in signed {
+            sqlx::query(
+                "INSERT INTO issued_copies (pdf_sha256, copy_id, share_request_id, partner_id, organisation_name, branch_name,
+                     branch_address, purposes, document_type, made_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pdf_sha256) DO NOTHING",
+            )
+            .bind(sha256_hex(&c.pdf))
+            .bind(copy_id(share_request_id, &c.document))
+            .bind(share_request_id)
+            .bind(snapshot.partner_id)
+            .bind(&snapshot.organisation_name)
+            .bind(&snapshot.branch_name)
+            .bind(&snapshot.branch_address)
+            .bind(serde_json::to_value(&snapshot.service_names).unwrap_or_default())
+            .bind(c.document.document_type.code())
+            .bind(made_at)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Delivers one due job, if there is one. Returns whether a job was handled.

@@ -13,6 +13,7 @@ pub mod pdf;
 pub mod poster;
 pub mod qr;
 pub mod seal;
+pub mod verification;
 
 /// The migrations of the whole engine (event store, views, outbox), embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

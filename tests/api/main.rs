@@ -7,3 +7,4 @@ mod event_log;
 mod problems;
 mod qr_codes;
 mod rules;
+mod verification;

@@ -5,6 +5,7 @@ mod citizen;
 pub mod extract;
 mod partner;
 pub mod problem;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// The trust anchors that verify the copies' seal, as PEM.
     pub ca_pem: Arc<String>,
+    /// The same anchors, parsed.
+    pub trust_anchors: Arc<Vec<openssl::x509::X509>>,
 }
 
 /// Bodies larger than this are refused with 413 before they are parsed.
@@ -65,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dev/partner-sessions", post(dev_partner_session))
         .route("/api/v1/dev/citizen-sessions", post(dev_citizen_session))
         .route("/api/v1/ca.pem", get(ca_pem))
+        .route("/api/v1/copies/verification", post(verify::verify))
+        .route("/api/v1/copies/{copy_id}", get(verify::issued_copy))
+        .route("/verify", get(verify::page))
+        .route("/verify/{copy_id}", get(verify::page_for_copy))
         .route("/api/v1/qr-preview", get(qr_preview))
         .route("/qr/v1/{token}", get(qr_landing))
         .route("/q/{code}", get(short_link))

@@ -7,9 +7,8 @@ use axum::Json;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::service::LegalBasis;
-use diia_qr_domain::share_request::ShareSnapshot;
 use diia_qr_projections::cabinet;
-use diia_qr_projections::poster::{self, PosterContent};
+use diia_qr_projections::poster;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -17,7 +16,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery, PartnerSession};
 use super::problem::ApiError;
 use super::AppState;
-use crate::engine::{offer_sha256, status_uk, Engine, QrLink, OFFER_TEXT, OFFER_VERSION};
+use crate::engine::{offer_sha256, poster_content, status_uk, Engine, OFFER_TEXT, OFFER_VERSION};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -205,19 +204,6 @@ pub async fn qr_png(
 fn render_error(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "rendering failed");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "render-failed", "не вдалося сформувати файл")
-}
-
-fn poster_content<'a>(qr: &'a QrLink, snapshot: &'a ShareSnapshot) -> PosterContent<'a> {
-    PosterContent {
-        organisation_name: &snapshot.organisation_name,
-        branch_name: &snapshot.branch_name,
-        branch_address: &snapshot.branch_address,
-        service_names: &snapshot.service_names,
-        documents: &snapshot.documents,
-        link: &qr.link,
-        short_code: &qr.short_code,
-        short_link: &qr.short_link,
-    }
 }
 
 /// The A4 poster as PDF (rendered off the async executor: it is CPU work).

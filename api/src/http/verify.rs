@@ -1,0 +1,56 @@
+//! Verification of copies, for anyone: no cabinet, no sign-in. An API for programs, a page for
+//! people (also where the QR printed on each copy leads).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::Json;
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use diia_qr_projections::verification::{issued_copy_by_id, verify_copy, CopyVerification, IssuedCopy};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath};
+use super::problem::ApiError;
+use super::AppState;
+use crate::engine::EngineError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationBody {
+    pdf_base64: String,
+    p7s_base64: String,
+    /// ЄДРПОУ (or РНОКПП of a ФОП) of the organisation presenting the copy, to compare with the
+    /// addressee.
+    #[serde(default)]
+    presented_by: Option<String>,
+}
+
+fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, ApiError> {
+    BASE64_STANDARD.decode(value.trim()).map_err(|_| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "verification-input-not-base64", format!("поле {field} має бути в base64"))
+    })
+}
+
+/// The verdict is the answer, whatever it is: an altered copy is a 200 with `genuine: false`.
+pub async fn verify(State(s): State<AppState>, ApiJson(b): ApiJson<VerificationBody>) -> Result<Json<CopyVerification>, ApiError> {
+    let pdf = decode("pdf_base64", &b.pdf_base64)?;
+    let p7s = decode("p7s_base64", &b.p7s_base64)?;
+    let result = verify_copy(&s.engine.pool, &pdf, &p7s, &s.trust_anchors, b.presented_by.as_deref()).await.map_err(EngineError::from)?;
+    Ok(Json(result))
+}
+
+pub async fn issued_copy(State(s): State<AppState>, ApiPath(copy_id): ApiPath<Uuid>) -> Result<Json<IssuedCopy>, ApiError> {
+    match issued_copy_by_id(&s.engine.pool, copy_id).await.map_err(EngineError::from)? {
+        Some(copy) => Ok(Json(copy)),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "copy-not-found", "копії з таким ідентифікатором не видавали")),
+    }
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(include_str!("verify.html"))
+}
+
+pub async fn page_for_copy(ApiPath(_copy_id): ApiPath<Uuid>) -> Html<&'static str> {
+    Html(include_str!("verify.html"))
+}
