@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use diia_qr_projections::seal::SealKeySource;
+
 /// Where copies and confirmation codes are mailed.
 #[derive(Debug, Clone)]
 pub enum MailConfig {
@@ -34,6 +36,8 @@ pub struct Config {
     /// How long a delivery job stays leased to one worker. A worker that dies mid-delivery
     /// leaves the job to others after this; it must exceed a whole SMTP exchange.
     pub delivery_lease_secs: u64,
+    /// The seal's key and certificates; `None` uses the development seal made in `data_dir/pki`.
+    pub seal: Option<SealKeySource>,
 }
 
 impl Config {
@@ -52,6 +56,7 @@ impl Config {
             delivery_max_attempts: 8,
             smtp_timeout_secs: 20,
             delivery_lease_secs: 90,
+            seal: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod demo;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +43,8 @@ enum Command {
         mail_from: Option<String>,
         #[command(flatten)]
         delivery: DeliveryArgs,
+        #[command(flatten)]
+        seal: SealArgs,
     },
     /// Checks a copy offline: is COPY.p7s a valid seal over COPY.pdf, by whom, and when.
     Verify {
@@ -59,6 +62,36 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The seal that signs copies. Without these flags, a development seal is made in DATA_DIR/pki.
+#[derive(clap::Args)]
+struct SealArgs {
+    /// The seal's private key (PEM, unencrypted); with --seal-certificate.
+    #[arg(long, env = "DIIA_QR_SEAL_KEY", requires = "seal_certificate", conflicts_with = "seal_p12")]
+    seal_key: Option<PathBuf>,
+    /// The seal's certificate (PEM); may be followed by its chain.
+    #[arg(long, env = "DIIA_QR_SEAL_CERTIFICATE", requires = "seal_key")]
+    seal_certificate: Option<PathBuf>,
+    /// The chain up to the trust anchor (PEM), if not in the certificate file.
+    #[arg(long, env = "DIIA_QR_SEAL_CHAIN")]
+    seal_chain: Option<PathBuf>,
+    /// The seal as PKCS#12 (key, certificate and chain).
+    #[arg(long, env = "DIIA_QR_SEAL_P12")]
+    seal_p12: Option<PathBuf>,
+    #[arg(long, env = "DIIA_QR_SEAL_P12_PASSWORD", default_value = "", hide_env_values = true)]
+    seal_p12_password: String,
+}
+
+impl SealArgs {
+    fn source(self) -> Option<diia_qr::config::SealKeySource> {
+        use diia_qr::config::SealKeySource;
+        match (self.seal_key, self.seal_certificate, self.seal_p12) {
+            (Some(key), Some(certificate), _) => Some(SealKeySource::Pem { key, certificate, chain: self.seal_chain }),
+            (_, _, Some(path)) => Some(SealKeySource::Pkcs12 { path, password: self.seal_p12_password }),
+            _ => None,
+        }
+    }
 }
 
 /// How the delivery worker retries.
@@ -100,8 +133,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery } => {
+        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal } => {
             let mut config = Config::with_data_dir(data_dir);
+            config.seal = seal.source();
             config.delivery_max_attempts = delivery.delivery_max_attempts;
             config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;
             config.delivery_lease_secs = delivery.delivery_lease_secs;
@@ -127,7 +161,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(config).await.context("не вдалося запустити Дія.QR")?;
             println!("Дія.QR слухає на {} ({mail}). Ctrl+C — зупинити.", app.base_url());
             stop.await;
-            println!("Зупиняюся…");
+            // Whoever started us may have stopped reading: a closed stdout is no reason to fail.
+            let _ = writeln!(std::io::stdout(), "Зупиняюся…");
             app.shutdown().await;
             Ok(())
         }

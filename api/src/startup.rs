@@ -13,7 +13,7 @@ use diia_qr_projections::delivery::{DeliverySettings, DeliveryWorker};
 use diia_qr_projections::follower::{spawn_follower, Projection};
 use diia_qr_projections::mailer::{MailError, MailTransport};
 use diia_qr_projections::outbox::MailOutbox;
-use diia_qr_projections::seal::{DevPki, Seal, SealError};
+use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealError};
 use diia_qr_projections::MIGRATOR;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
@@ -27,19 +27,20 @@ use crate::http::{router, AppState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("вбудований PostgreSQL: {0}")]
+    // Causes are not repeated in the messages: the binary prints the whole chain.
+    #[error("вбудований PostgreSQL")]
     EmbeddedPostgres(#[from] EmbeddedPgError),
-    #[error("база даних: {0}")]
+    #[error("база даних")]
     Database(#[from] sqlx::Error),
-    #[error("міграції бази даних: {0}")]
+    #[error("міграції бази даних")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("ключі печатки: {0}")]
+    #[error("ключі печатки")]
     Seal(#[from] SealError),
-    #[error("пошта: {0}")]
+    #[error("пошта")]
     Mail(#[from] MailError),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     File { path: PathBuf, source: std::io::Error },
-    #[error("не вдалося відкрити порт {addr}: {source}")]
+    #[error("не вдалося відкрити порт {addr}")]
     Bind { addr: String, source: std::io::Error },
     #[error("налаштування: {0}")]
     Config(String),
@@ -99,7 +100,12 @@ impl Application {
         MIGRATOR.run(&pool).await?;
 
         let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
-        let (pki, seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
+        // The development PKI always exists: it issues the citizens' development Diia.Signature keys.
+        let (pki, dev_seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
+        let seal = match &config.seal {
+            None => dev_seal,
+            Some(source) => load_seal(source)?.seal,
+        };
         let ca_pem = seal.trust_anchors_pem()?;
         let pki = Arc::new(pki);
         let seal: Arc<dyn Seal> = Arc::new(seal);

@@ -69,6 +69,61 @@ fn serve_starts_its_own_postgres_prints_its_url_and_stops_cleanly() {
     std::fs::remove_dir_all(&data).unwrap();
 }
 
+#[test]
+fn serve_seals_with_a_key_given_as_pem_files() {
+    let data = temp_dir("pem-seal");
+    // A CA and a seal certificate it issued, made with the openssl command line.
+    let (ca_key, ca, key, csr, cert) =
+        (data.join("ca.key.pem"), data.join("ca.pem"), data.join("seal.key.pem"), data.join("seal.csr"), data.join("seal.pem"));
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=Test CA"])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout"])
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca));
+    run(Command::new("openssl")
+        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=Test seal/O=Test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    let ext = data.join("ext.cnf");
+    std::fs::write(&ext, "keyUsage=critical,digitalSignature,nonRepudiation\n").unwrap();
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "30", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_diia-qr"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(&data)
+        .arg("--seal-key")
+        .arg(&key)
+        .arg("--seal-certificate")
+        .arg(&cert)
+        .arg("--seal-chain")
+        .arg(&ca)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap()).lines().next().expect("a line").unwrap();
+    let addr = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_start_matches("http://").to_string();
+    let published = http_get(&addr, "/api/v1/ca.pem");
+    let ours = std::fs::read_to_string(&ca).unwrap();
+    let body_of = |pem: &str| pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>();
+    assert!(body_of(&published).contains(&body_of(&ours)), "the published anchor is the configured seal's CA:\n{published}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
 /// Extracts a letter's attachments with Python's `email` package; returns their file names.
 fn attachments(eml: &Path, into: &Path) -> Vec<String> {
     let script = "import sys,os,email\nfrom email import policy\nm=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=policy.default)\nfor p in m.iter_attachments():\n    open(os.path.join(sys.argv[2],p.get_filename()),'wb').write(p.get_content()); print(p.get_filename())";
