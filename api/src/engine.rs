@@ -301,6 +301,25 @@ impl Engine {
         self.partners.execute(who.partner_id(), command, &Actor::partner_head(&who.head)).await
     }
 
+    async fn ensure_partner_exists(&self, partner_id: Uuid) -> Result<(), EngineError> {
+        match self.partners.load(partner_id).await?.kind() {
+            Some(_) => Ok(()),
+            None => Err(EngineError::NotFound("partner-not-found", "партнера не знайдено")),
+        }
+    }
+
+    /// An operator suspends a partner: its QR codes stop working until it is reinstated.
+    pub async fn suspend_partner(&self, operator: &str, partner_id: Uuid, reason: &str) -> Result<(), EngineError> {
+        self.ensure_partner_exists(partner_id).await?;
+        let command = PartnerCommand::Suspend { reason: reason.trim().to_string() };
+        self.partners.execute(partner_id, command, &Actor(format!("operator:{operator}"))).await
+    }
+
+    pub async fn reinstate_partner(&self, operator: &str, partner_id: Uuid) -> Result<(), EngineError> {
+        self.ensure_partner_exists(partner_id).await?;
+        self.partners.execute(partner_id, PartnerCommand::Reinstate, &Actor(format!("operator:{operator}"))).await
+    }
+
     // ---- branches and services ----
 
     pub async fn create_branch(&self, who: &PartnerIdentity, name: &str, address: BranchAddress, email: &str) -> Result<Uuid, EngineError> {

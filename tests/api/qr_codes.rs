@@ -146,3 +146,30 @@ async fn refused_scans_have_their_own_reasons_and_are_counted() {
     assert!(body["detail"].as_str().unwrap().contains("більше не надається"), "{body}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_suspended_partners_qr_is_refused_until_it_is_reinstated() {
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
+    let (service, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let citizen = app.citizen_session(&citizens::maryana().0).await;
+    let (_, operator) = app.post("/api/v1/dev/operator-sessions", None, json!({"name": "Оксана Ковальчук"})).await;
+    let operator = operator["token"].as_str().unwrap().to_string();
+    let suspension = format!("/api/v1/operator/partners/{}/suspension", partner.partner_id);
+
+    let (status, body) = app.post(&suspension, Some(&partner.token), json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a partner cannot suspend: {body}");
+    let (status, body) = app.post(&suspension, Some(&operator), json!({"reason": "скарга на назву послуги"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.scan(&citizen, &link).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-partner-not-active")), "{body}");
+    let (_, qr) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&partner.token)).await;
+    assert_eq!(qr["refused_scans"]["qr-partner-not-active"], 1, "{qr}");
+
+    let r = app.client.delete(app.url(&suspension)).bearer_auth(&operator).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = app.scan(&citizen, &link).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.shutdown().await;
+}

@@ -51,6 +51,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
 enum Claims {
     Partner { identity: PartnerIdentity, exp: i64 },
     Citizen { rnokpp: Rnokpp, exp: i64 },
+    Operator { name: String, exp: i64 },
 }
 
 const SESSION_HOURS: i64 = 12;
@@ -70,7 +71,7 @@ fn verify(secret: &[u8], token: &str) -> Result<Claims, ApiError> {
     }
     let claims: Claims = BASE64_URL_SAFE_NO_PAD.decode(body).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid)?;
     let exp = match &claims {
-        Claims::Partner { exp, .. } | Claims::Citizen { exp, .. } => *exp,
+        Claims::Partner { exp, .. } | Claims::Citizen { exp, .. } | Claims::Operator { exp, .. } => *exp,
     };
     if exp < Utc::now().timestamp() {
         return Err(ApiError::unauthorized("сесія завершилася: увійдіть знову"));
@@ -80,6 +81,10 @@ fn verify(secret: &[u8], token: &str) -> Result<Claims, ApiError> {
 
 pub fn partner_session_token(secret: &[u8], identity: PartnerIdentity) -> String {
     sign(secret, &Claims::Partner { identity, exp: Utc::now().timestamp() + SESSION_HOURS * 3600 })
+}
+
+pub fn operator_session_token(secret: &[u8], name: String) -> String {
+    sign(secret, &Claims::Operator { name, exp: Utc::now().timestamp() + SESSION_HOURS * 3600 })
 }
 
 pub fn citizen_session_token(secret: &[u8], rnokpp: Rnokpp) -> String {
@@ -104,7 +109,7 @@ impl FromRequestParts<AppState> for PartnerSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match verify(state.engine.secret(), bearer(parts)?)? {
             Claims::Partner { identity, .. } => Ok(Self(identity)),
-            Claims::Citizen { .. } => Err(ApiError::unauthorized("це сесія громадянина, а потрібна сесія партнера")),
+            _ => Err(ApiError::unauthorized("потрібна сесія партнера")),
         }
     }
 }
@@ -117,7 +122,20 @@ impl FromRequestParts<AppState> for CitizenSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match verify(state.engine.secret(), bearer(parts)?)? {
             Claims::Citizen { rnokpp, .. } => Ok(Self(rnokpp)),
-            Claims::Partner { .. } => Err(ApiError::unauthorized("це сесія партнера, а потрібна сесія громадянина")),
+            _ => Err(ApiError::unauthorized("потрібна сесія громадянина")),
+        }
+    }
+}
+
+/// A signed-in operator of the service (moderation, suspensions).
+pub struct OperatorSession(pub String);
+
+impl FromRequestParts<AppState> for OperatorSession {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match verify(state.engine.secret(), bearer(parts)?)? {
+            Claims::Operator { name, .. } => Ok(Self(name)),
+            _ => Err(ApiError::unauthorized("потрібна сесія оператора")),
         }
     }
 }

@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/branch-email-confirmations", post(confirm_branch_email))
         .route("/api/v1/dev/partner-sessions", post(dev_partner_session))
         .route("/api/v1/dev/citizen-sessions", post(dev_citizen_session))
+        .route("/api/v1/dev/operator-sessions", post(dev_operator_session))
+        .route("/api/v1/operator/partners/{partner_id}/suspension", post(suspend_partner).delete(reinstate_partner))
         .route("/api/v1/ca.pem", get(ca_pem))
         .route("/api/v1/copies/verification", post(verify::verify))
         .route("/api/v1/copies/{copy_id}", get(verify::issued_copy))
@@ -181,6 +183,47 @@ async fn dev_citizen_session(State(s): State<AppState>, ApiJson(body): ApiJson<D
     s.engine.known_citizen(&rnokpp).await?;
     let token = citizen_session_token(s.engine.secret(), rnokpp);
     Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "token": token }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevOperatorSignIn {
+    name: String,
+}
+
+/// Development sign-in of the service's own staff.
+async fn dev_operator_session(State(s): State<AppState>, ApiJson(body): ApiJson<DevOperatorSignIn>) -> Result<impl IntoResponse, ApiError> {
+    let name = body.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "operator-name-empty", "вкажіть ім'я оператора"));
+    }
+    let token = extract::operator_session_token(s.engine.secret(), name);
+    Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "token": token }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuspensionBody {
+    reason: String,
+}
+
+async fn suspend_partner(
+    State(s): State<AppState>,
+    extract::OperatorSession(operator): extract::OperatorSession,
+    ApiPath(partner_id): ApiPath<uuid::Uuid>,
+    ApiJson(body): ApiJson<SuspensionBody>,
+) -> Result<StatusCode, ApiError> {
+    s.engine.suspend_partner(&operator, partner_id, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reinstate_partner(
+    State(s): State<AppState>,
+    extract::OperatorSession(operator): extract::OperatorSession,
+    ApiPath(partner_id): ApiPath<uuid::Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.engine.reinstate_partner(&operator, partner_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn ca_pem(State(s): State<AppState>) -> impl IntoResponse {
