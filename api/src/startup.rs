@@ -126,6 +126,8 @@ impl Application {
             EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
         let engine = Arc::new(Engine::new(pool.clone(), secret, codes.clone(), citizen_services, settings));
 
+        // Builds the font subsets once, so the first copy is not slower than the rest.
+        tokio::task::spawn_blocking(diia_qr_projections::pdf::PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let projections: [Arc<dyn Projection>; 2] = [Arc::new(CabinetViews), Arc::new(MailOutbox)];
@@ -147,6 +149,7 @@ impl Application {
             settings: DeliverySettings {
                 from,
                 message_id_domain,
+                public_base_url: public_base_url.clone(),
                 max_attempts: config.delivery_max_attempts,
                 first_retry: Duration::from_millis(config.delivery_first_retry_ms),
                 lease: Duration::from_secs(config.delivery_lease_secs.max(1)),

@@ -39,6 +39,8 @@ pub struct DeliverySettings {
     pub from: Mailbox,
     /// The right-hand side of Message-IDs, e.g. the public host name.
     pub message_id_domain: String,
+    /// Base of the verification links printed on copies.
+    pub public_base_url: String,
     pub max_attempts: u32,
     pub first_retry: Duration,
     pub lease: Duration,
@@ -82,19 +84,23 @@ pub fn sign_copies(
     snapshot: &ShareSnapshot,
     copies: &[HeldDocument],
     made_at: DateTime<Utc>,
+    public_base_url: &str,
 ) -> Result<Vec<SignedCopy>, String> {
-    let ctx = CopyContext {
-        share_request_id,
-        organisation_name: &snapshot.organisation_name,
-        branch_name: &snapshot.branch_name,
-        branch_address: &snapshot.branch_address,
-        purposes: &snapshot.service_names,
-        retention_days: snapshot.retention_days,
-        made_at,
-    };
     copies
         .iter()
         .map(|document| {
+            // The QR on each copy leads to its own verification page.
+            let verification_url = format!("{}/verify/{}", public_base_url.trim_end_matches('/'), copy_id(share_request_id, document));
+            let ctx = CopyContext {
+                share_request_id,
+                organisation_name: &snapshot.organisation_name,
+                branch_name: &snapshot.branch_name,
+                branch_address: &snapshot.branch_address,
+                purposes: &snapshot.service_names,
+                retention_days: snapshot.retention_days,
+                made_at,
+                verification_url: &verification_url,
+            };
             let pdf = render_copy(document, &ctx).map_err(|e| format!("PDF: {e}"))?;
             let p7s = seal.sign_detached(&pdf, made_at).map_err(|e| format!("печатка: {e}"))?;
             Ok(SignedCopy { document: document.clone(), stem: file_stem(document, copy_id(share_request_id, document)), pdf, p7s })
@@ -221,7 +227,8 @@ impl DeliveryWorker {
             }
             MailJob::Copies { share_request_id, snapshot, copies, sent_at } => {
                 let (seal, id, snap, docs, at) = (self.seal.clone(), *share_request_id, snapshot.clone(), copies.clone(), *sent_at);
-                let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at))
+                let base = self.settings.public_base_url.clone();
+                let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at, &base))
                     .await
                     .map_err(|e| format!("render task: {e}"))??;
                 self.record_issued(id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;

@@ -1,22 +1,37 @@
-//! A4 PDF pages with embedded, subset Unicode fonts (Ukrainian text that pdftotext extracts).
+//! A4 PDF pages with embedded, subset Unicode fonts (Ukrainian text that pdftotext extracts),
+//! written as PDF/A-2b.
 //!
 //! Drawing calls append PDF content operators to the current page straight away;
 //! text is written as 2-byte CIDs (`<0001000A> Tj`) of a Type0 font with
-//! Identity-H encoding. Each face's CIDs are allocated per document, one per
-//! distinct character, so the ToUnicode CMap maps every CID back to exactly one
-//! character. At [`PdfBuilder::finish`] each used face is subset once (across all
-//! pages) to the glyphs of those characters and embedded as a CIDFontType2 font.
+//! Identity-H encoding. The fonts are DejaVu Sans (Regular and Bold), compiled into the binary,
+//! embedded as CIDFontType2 subsets with a ToUnicode CMap. Each face is subset once per process
+//! to a fixed repertoire of characters (Latin, Cyrillic with Ukrainian letters, the usual
+//! punctuation and signs) whose finished objects every document reuses; a document showing
+//! other characters gets a subset of its own for that face (see `font`).
 //!
-//! Fonts are DejaVu Sans (Regular and Bold), compiled into the binary.
+//! Each file is PDF/A-2b by construction: the Info dictionary and an XMP packet with the same
+//! title and dates and the PDF/A identification, an sRGB output intent, a file identifier,
+//! fonts embedded, no transparency, no encryption (checked in tests with pikepdf's PDF/A
+//! validator, built from veraPDF's rules, where it is installed).
+//!
+//! The file is serialised here (`writer`), not through lopdf's object model: most of it is the
+//! same font bytes in every document, written as they are.
 
 mod font;
+mod meta;
+mod qr;
+mod ttf;
+mod writer;
+
+pub use qr::qr_modules;
 
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
-use lopdf::{dictionary, Dictionary, Document, Object};
 
 use font::FontUse;
+use writer::{deflate, Writer};
 
 /// A4 width in points.
 pub const A4_WIDTH: f32 = 595.28;
@@ -25,6 +40,9 @@ pub const A4_HEIGHT: f32 = 841.89;
 
 /// Line height of [`PdfBuilder::paragraph`], relative to the font size.
 const LINE_HEIGHT: f32 = 1.3;
+
+/// Page content streams longer than this are compressed (see [`PdfBuilder::finish`]).
+const COMPRESS_CONTENT_ABOVE: usize = 16 * 1024;
 
 /// Face of the embedded DejaVu Sans family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +57,13 @@ impl FontWeight {
         match self {
             FontWeight::Regular => "F1",
             FontWeight::Bold => "F2",
+        }
+    }
+
+    fn font_name(self) -> &'static str {
+        match self {
+            FontWeight::Regular => "DejaVuSans",
+            FontWeight::Bold => "DejaVuSans-Bold",
         }
     }
 
@@ -69,9 +94,6 @@ pub enum PdfError {
         #[source]
         source: subsetter::Error,
     },
-    /// lopdf failed to encode an object (e.g. compressing a stream).
-    #[error("cannot build a PDF object: {0}")]
-    Object(#[from] lopdf::Error),
     /// Serialising the document failed.
     #[error("cannot write the PDF document: {0}")]
     Write(#[from] std::io::Error),
@@ -85,21 +107,39 @@ pub struct PdfBuilder {
     pages: Vec<String>,
     /// Characters used per face, indexed by [`FontWeight::index`].
     fonts: [FontUse; 2],
+    /// The file identifier, if the caller chose one.
+    id: Option<[u8; 16]>,
     /// First failure while drawing (only possible if an embedded font fails to
     /// parse); drawing methods stay infallible and `finish` reports it.
     error: Option<PdfError>,
 }
 
 impl PdfBuilder {
-    /// A document without pages; `title` and `created` go into the Info dictionary.
+    /// A document without pages; `title` and `created` go into the Info dictionary and the XMP
+    /// metadata.
     pub fn new(title: &str, created: DateTime<Utc>) -> Self {
-        Self { title: title.to_owned(), created, pages: Vec::new(), fonts: Default::default(), error: None }
+        Self { title: title.to_owned(), created, pages: Vec::new(), fonts: Default::default(), id: None, error: None }
+    }
+
+    /// Builds the process-wide font objects now rather than in the first [`Self::finish`]
+    /// (a few milliseconds), e.g. at start-up. Optional.
+    pub fn prepare_fonts() -> Result<(), PdfError> {
+        for weight in FontWeight::ALL {
+            font::cached(weight)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the file identifier (the trailer's `/ID`, both halves), e.g. a copy's UUID. Without
+    /// it the identifier is a hash of the title, the creation time and the page contents.
+    pub fn set_document_id(&mut self, id: [u8; 16]) {
+        self.id = Some(id);
     }
 
     /// Starts a new A4 page; later drawing goes onto it. Drawing before the first
     /// call starts a page implicitly.
     pub fn new_page(&mut self) {
-        self.pages.push(String::new());
+        self.pages.push(String::with_capacity(8 * 1024));
     }
 
     /// Content stream of the current page, starting one if there is none yet.
@@ -115,26 +155,32 @@ impl PdfBuilder {
     /// Control characters (including line breaks) are skipped; use [`Self::paragraph`]
     /// for multi-line text.
     pub fn text(&mut self, x: f32, y: f32, size: f32, weight: FontWeight, color: Rgb, text: &str) {
-        let mut hex = String::with_capacity(text.len() * 4);
-        let used = &mut self.fonts[weight.index()];
-        for c in text.chars().filter(|c| !c.is_control()) {
-            let _ = write!(hex, "{:04X}", used.cid(c));
-        }
-        if hex.is_empty() {
+        if !text.chars().any(|c| !c.is_control()) {
             return;
         }
         if let Err(e) = font::face(weight) {
             self.error.get_or_insert(e);
         }
-        let op = format!(
-            "{} rg\nBT /{} {} Tf {} {} Td <{hex}> Tj ET\n",
-            color_operands(color),
-            weight.resource_name(),
-            num(size),
-            num(x),
-            num(y),
-        );
-        self.page().push_str(&op);
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        let Self { pages, fonts, .. } = self;
+        let Some(page) = pages.last_mut() else { return };
+        push_color(page, color);
+        page.push_str(" rg\nBT /");
+        page.push_str(weight.resource_name());
+        page.push(' ');
+        push_num(page, size);
+        page.push_str(" Tf ");
+        push_num(page, x);
+        page.push(' ');
+        push_num(page, y);
+        page.push_str(" Td <");
+        let used = &mut fonts[weight.index()];
+        for c in text.chars().filter(|c| !c.is_control()) {
+            push_hex4(page, used.cid(c));
+        }
+        page.push_str("> Tj ET\n");
     }
 
     /// Advance width of `text` in points (no kerning), as [`Self::text`] would draw it.
@@ -158,8 +204,10 @@ impl PdfBuilder {
         baseline
     }
 
-    /// Greedy line breaking of `text` into lines no wider than `max_width`.
-    fn wrap(&self, max_width: f32, size: f32, weight: FontWeight, text: &str) -> Vec<String> {
+    /// The lines [`Self::paragraph`] would draw: greedy line breaking of `text` into lines no
+    /// wider than `max_width` (so a caller can measure a block before drawing it: it takes
+    /// `lines.len() * 1.3 * size` points).
+    pub fn wrap(&self, max_width: f32, size: f32, weight: FontWeight, text: &str) -> Vec<String> {
         let space = self.text_width(size, weight, " ");
         let mut lines = Vec::new();
         for hard_line in text.split('\n') {
@@ -201,24 +249,77 @@ impl PdfBuilder {
 
     /// Fills a rectangle whose lower-left corner is (`x`, `y`).
     pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
-        let op = format!("{} rg\n{} {} {} {} re f\n", color_operands(color), num(x), num(y), num(w), num(h));
-        self.page().push_str(&op);
+        let page = self.page();
+        push_color(page, color);
+        page.push_str(" rg\n");
+        push_nums(page, &[x, y, w, h]);
+        page.push_str(" re f\n");
     }
 
     /// Strokes the outline of a rectangle whose lower-left corner is (`x`, `y`).
     pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, line_width: f32, color: Rgb) {
-        let op = format!("{} RG {} w\n{} {} {} {} re S\n", color_operands(color), num(line_width), num(x), num(y), num(w), num(h),);
-        self.page().push_str(&op);
+        let page = self.page();
+        push_color(page, color);
+        page.push_str(" RG ");
+        push_num(page, line_width);
+        page.push_str(" w\n");
+        push_nums(page, &[x, y, w, h]);
+        page.push_str(" re S\n");
     }
 
     /// Strokes a straight line from (`x1`, `y1`) to (`x2`, `y2`).
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, line_width: f32, color: Rgb) {
-        let op = format!("{} RG {} w\n{} {} m {} {} l S\n", color_operands(color), num(line_width), num(x1), num(y1), num(x2), num(y2),);
-        self.page().push_str(&op);
+        let page = self.page();
+        push_color(page, color);
+        page.push_str(" RG ");
+        push_num(page, line_width);
+        page.push_str(" w\n");
+        push_nums(page, &[x1, y1]);
+        page.push_str(" m ");
+        push_nums(page, &[x2, y2]);
+        page.push_str(" l S\n");
     }
 
-    /// Subsets and embeds the used fonts, writes all pages (at least one, blank if
-    /// nothing was drawn) with compressed streams and returns the PDF bytes.
+    /// Draws a QR code (or any square module matrix) as black filled squares: `modules` holds
+    /// `width` rows of `width` modules, top row first, `true` for dark; the symbol fills the
+    /// square of side `size` whose lower-left corner is (`x`, `y`). Only dark modules are
+    /// drawn: leave the quiet zone (four modules) around it light. A matrix of the wrong
+    /// length draws nothing.
+    pub fn qr(&mut self, x: f32, y: f32, size: f32, modules: &[bool], width: usize) {
+        if width == 0 || modules.len() != width * width || size.is_nan() || size <= 0.0 {
+            return;
+        }
+        let module = size / width as f32;
+        let page = self.page();
+        // One module = one unit, rows counted downwards from the top edge.
+        page.push_str("q\n");
+        push_nums(page, &[module, 0.0, 0.0, -module, x, y + size]);
+        page.push_str(" cm 0 0 0 rg\n");
+        for (row, cells) in modules.chunks(width).enumerate() {
+            // One rectangle per horizontal run of dark modules.
+            let mut col = 0;
+            while col < width {
+                if !cells[col] {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < width && cells[col] {
+                    col += 1;
+                }
+                push_uint(page, start as u64);
+                page.push(' ');
+                push_uint(page, row as u64);
+                page.push(' ');
+                push_uint(page, (col - start) as u64);
+                page.push_str(" 1 re\n");
+            }
+        }
+        page.push_str("f\nQ\n");
+    }
+
+    /// Embeds the used fonts, writes all pages (at least one, blank if nothing was drawn; content
+    /// longer than 16 KB compressed) and the PDF/A metadata, and returns the PDF bytes.
     pub fn finish(mut self) -> Result<Vec<u8>, PdfError> {
         if let Some(e) = self.error.take() {
             return Err(e);
@@ -226,86 +327,155 @@ impl PdfBuilder {
         if self.pages.is_empty() {
             self.new_page();
         }
+        let id = self.id.unwrap_or_else(|| self.content_hash());
 
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
+        let mut w = Writer::new(64 * 1024);
+        let catalog = w.reserve();
+        let pages = w.reserve();
 
-        let mut fonts = Dictionary::new();
+        let mut fonts = String::new();
         for weight in FontWeight::ALL {
             let used = &self.fonts[weight.index()];
             if !used.is_empty() {
-                let font_id = font::embed(&mut doc, font::face(weight)?, used)?;
-                fonts.set(weight.resource_name(), font_id);
+                let font = font::embed(&mut w, weight, used)?;
+                let _ = write!(fonts, "/{} {font} 0 R ", weight.resource_name());
             }
         }
-        let resources_id = doc.add_object(dictionary! { "Font" => fonts });
+        let resources = w.object(&format!("<< /Font << {fonts}>> >>"));
 
-        let mut kids = Vec::with_capacity(self.pages.len());
-        for content in std::mem::take(&mut self.pages) {
-            let content_id = doc.add_object(lopdf::Stream::new(dictionary! {}, content.into_bytes()));
-            kids.push(Object::from(doc.add_object(dictionary! {
-                "Type" => "Page",
-                "Parent" => pages_id,
-                "Resources" => resources_id,
-                "Contents" => content_id,
-            })));
+        let mut kids = String::new();
+        // The fonts and the ICC profile, most of the file, were compressed once per process.
+        // A page of ordinary length (a copy's is about 13 KB) is left uncompressed: even the
+        // fastest zlib level would cost a third of the copy's rendering time, and hashing the
+        // extra bytes for the seal costs microseconds. Longer pages are compressed.
+        for content in &self.pages {
+            let content = if content.len() > COMPRESS_CONTENT_ABOVE {
+                w.stream("/Filter /FlateDecode", &deflate(content.as_bytes(), 1))
+            } else {
+                w.stream("", content.as_bytes())
+            };
+            let page = w.object(&format!("<< /Type /Page /Parent {pages} 0 R /Resources {resources} 0 R /Contents {content} 0 R >>"));
+            let _ = write!(kids, "{page} 0 R ");
         }
-        let page_count = kids.len() as i64;
-        doc.objects.insert(
-            pages_id,
-            Object::Dictionary(dictionary! {
-                "Type" => "Pages",
-                "Kids" => kids,
-                "Count" => page_count,
-                "MediaBox" => vec![0.into(), 0.into(), A4_WIDTH.into(), A4_HEIGHT.into()],
-            }),
+        w.object_as(
+            pages,
+            &format!("<< /Type /Pages /Kids [{kids}] /Count {} /MediaBox [0 0 {} {}] >>", self.pages.len(), num(A4_WIDTH), num(A4_HEIGHT)),
         );
 
-        let catalog_id = doc.add_object(dictionary! {
-            "Type" => "Catalog",
-            "Pages" => pages_id,
-            "Lang" => Object::string_literal("uk"),
-        });
-        let date = Object::string_literal(self.created.format("D:%Y%m%d%H%M%S+00'00'").to_string());
-        let info_id = doc.add_object(dictionary! {
-            "Title" => font::text_string(&self.title),
-            "Producer" => Object::string_literal("Diia.QR"),
-            "CreationDate" => date.clone(),
-            "ModDate" => date,
-        });
-        doc.trailer.set("Root", catalog_id);
-        doc.trailer.set("Info", info_id);
+        // The Info dictionary and the XMP must say the same: one title, without what XML cannot hold.
+        let title = meta::clean_title(&self.title);
+        let metadata = w.stream("/Type /Metadata /Subtype /XML", meta::xmp(&title, self.created).as_bytes());
+        let icc = w.stream("/N 3 /Filter /FlateDecode", meta::srgb_icc());
+        w.object_as(
+            catalog,
+            &format!(
+                "<< /Type /Catalog /Pages {pages} 0 R /Lang (uk) /Metadata {metadata} 0 R /OutputIntents [{}] >>",
+                meta::output_intent(icc)
+            ),
+        );
 
-        doc.compress();
-        let mut bytes = Vec::new();
-        doc.save_to(&mut bytes)?;
-        Ok(bytes)
+        let date = meta::pdf_date(self.created);
+        let title = if title.is_empty() { String::new() } else { format!("/Title {} ", font::text_string(&title)) };
+        let info = w.object(&format!("<< {title}/Producer ({}) /CreationDate ({date}) /ModDate ({date}) >>", meta::PRODUCER));
+
+        let mut hex_id = String::with_capacity(32);
+        for b in id {
+            let _ = write!(hex_id, "{b:02X}");
+        }
+        Ok(w.finish(&format!("/Root {catalog} 0 R /Info {info} 0 R /ID [<{hex_id}> <{hex_id}>]")))
+    }
+
+    /// A file identifier from the document's title, time and content.
+    fn content_hash(&self) -> [u8; 16] {
+        let mut id = [0u8; 16];
+        for (half, seed) in id.chunks_mut(8).zip([0u8, 1]) {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (seed, &self.title, self.created.timestamp_micros(), &self.pages).hash(&mut h);
+            half.copy_from_slice(&h.finish().to_be_bytes());
+        }
+        id
     }
 }
 
 /// Colour operands `r g b`, clamped to the valid range.
-fn color_operands(Rgb(r, g, b): Rgb) -> String {
-    let c = |v: f32| num(if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) });
-    format!("{} {} {}", c(r), c(g), c(b))
+#[cfg(test)]
+fn color_operands(color: Rgb) -> String {
+    let mut s = String::new();
+    push_color(&mut s, color);
+    s
+}
+
+fn push_color(out: &mut String, Rgb(r, g, b): Rgb) {
+    let c = |v: f32| if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+    push_nums(out, &[c(r), c(g), c(b)]);
 }
 
 /// A PDF number: at most three decimals, no exponent, and 0 for NaN/infinity
 /// (which PDF cannot express).
 fn num(v: f32) -> String {
-    if !v.is_finite() {
-        return "0".to_owned();
-    }
-    let mut s = format!("{:.3}", v);
-    while s.ends_with('0') {
-        s.pop();
-    }
-    if s.ends_with('.') {
-        s.pop();
-    }
-    if s == "-0" {
-        s = "0".to_owned();
-    }
+    let mut s = String::new();
+    push_num(&mut s, v);
     s
+}
+
+/// Appends [`num`] of `v` without allocating. Magnitudes are capped at 10^9.
+fn push_num(out: &mut String, v: f32) {
+    if !v.is_finite() {
+        out.push('0');
+        return;
+    }
+    let thousandths = (f64::from(v) * 1000.0).round().clamp(-1e12, 1e12) as i64;
+    if thousandths < 0 {
+        out.push('-');
+    }
+    let abs = thousandths.unsigned_abs();
+    push_uint(out, abs / 1000);
+    let mut frac = abs % 1000;
+    if frac != 0 {
+        out.push('.');
+        let mut divisor = 100;
+        while frac != 0 {
+            out.push(char::from(b'0' + (frac / divisor) as u8));
+            frac %= divisor;
+            divisor /= 10;
+        }
+    }
+}
+
+/// Appends an unsigned integer in decimal.
+fn push_uint(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// Appends numbers separated by spaces.
+fn push_nums(out: &mut String, values: &[f32]) {
+    for (i, &v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        push_num(out, v);
+    }
+}
+
+/// Appends a CID as four upper-case hex digits.
+#[inline]
+fn push_hex4(out: &mut String, v: u16) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(HEX[usize::from((v >> shift) & 0xF)]));
+    }
 }
 
 #[cfg(test)]
@@ -545,5 +715,70 @@ mod tests {
         assert_eq!(num(f32::NAN), "0");
         assert_eq!(num(f32::INFINITY), "0");
         assert_eq!(color_operands(Rgb(2.0, -1.0, 0.5)), "1 0 0.5");
+    }
+
+    #[test]
+    fn documents_carry_pdf_a_2b_metadata_matching_the_info_dictionary() {
+        let bytes = sample();
+        let plain = String::from_utf8_lossy(&bytes);
+        assert!(plain.contains("<pdfaid:part>2</pdfaid:part>") && plain.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+        assert!(plain.contains("<rdf:li xml:lang=\"x-default\">Копія документа № 5 — Ґудзь</rdf:li>"));
+        assert!(plain.contains("<xmp:CreateDate>2024-03-12T10:20:30+00:00</xmp:CreateDate>"));
+        assert!(plain.contains("/CreationDate (D:20240312102030+00'00')"));
+        assert!(plain.contains("/OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1"));
+        assert!(plain.contains("/Type /Metadata /Subtype /XML"));
+        // A file identifier: a content hash unless the caller sets one.
+        assert!(plain.contains("/ID [<"));
+        assert_eq!(sample(), bytes, "the same input makes the same file");
+        let mut pdf = PdfBuilder::new("", created());
+        pdf.set_document_id([0xAB; 16]);
+        let plain = String::from_utf8_lossy(&pdf.finish().expect("PDF is written")).into_owned();
+        assert!(plain.contains(&format!("/ID [<{0}> <{0}>]", "AB".repeat(16))), "{plain}");
+
+        let Some((ok, out)) = run_tool_on_file("pdfinfo", &["-meta"], &bytes) else { return };
+        assert!(ok, "{out}");
+        assert!(out.contains("<pdfaid:part>2</pdfaid:part>"), "{out}");
+    }
+
+    #[test]
+    fn qr_draws_one_rectangle_per_run_of_dark_modules() {
+        let mut pdf = PdfBuilder::new("", created());
+        #[rustfmt::skip]
+        let modules = [
+            true, true, false,
+            false, true, true,
+            true, false, true,
+        ];
+        pdf.qr(10.0, 20.0, 30.0, &modules, 3);
+        // A matrix of the wrong length, or a degenerate size, draws nothing.
+        pdf.qr(10.0, 20.0, 30.0, &modules[..8], 3);
+        pdf.qr(10.0, 20.0, f32::NAN, &modules, 3);
+        let page = &pdf.pages[0];
+        assert_eq!(page, "q\n10 0 0 -10 10 50 cm 0 0 0 rg\n0 0 2 1 re\n1 1 2 1 re\n0 2 1 1 re\n2 2 1 1 re\nf\nQ\n");
+        let bytes = pdf.finish().expect("PDF is written");
+        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &bytes) else { return };
+        assert!(ok, "{out}");
+    }
+
+    #[test]
+    fn long_pages_are_compressed_and_short_ones_are_not() {
+        let mut pdf = PdfBuilder::new("", created());
+        pdf.new_page();
+        pdf.text(50.0, 700.0, 12.0, FontWeight::Regular, BLACK, "Коротка сторінка");
+        pdf.new_page();
+        for i in 0..140 {
+            pdf.text(50.0, 800.0 - i as f32 * 5.5, 5.0, FontWeight::Regular, BLACK, "Довга сторінка, рядок за рядком");
+        }
+        let bytes = pdf.finish().expect("PDF is written");
+        let plain = String::from_utf8_lossy(&bytes);
+        assert!(plain.contains("Td <"), "the short page is plain text");
+        assert_eq!(
+            plain.matches("/Filter /FlateDecode").count(),
+            3 + 1 + 1,
+            "one font (program, CIDToGIDMap, ToUnicode), the ICC profile and the long page"
+        );
+        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        assert!(ok, "{text}");
+        assert_eq!(text.matches("Довга сторінка, рядок за рядком").count(), 140);
     }
 }
