@@ -897,23 +897,4 @@ mod tests {
         assert!(odd.starts_with(b"%PDF-"));
         let _ = std::io::stderr().flush();
     }
-
-    /// Writes a copy of every sample to `$COPIES_OUT` (default: a temporary folder) to look at:
-    /// `COPIES_OUT=/tmp/copies cargo test -p diia-qr-projections -- --ignored write_sample_copies`.
-    #[test]
-    #[ignore = "writes files to look at"]
-    fn write_sample_copies() {
-        let dir = std::env::var_os("COPIES_OUT").map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("copies"));
-        std::fs::create_dir_all(&dir).unwrap();
-        for document in samples() {
-            let path = dir.join(format!("{}.pdf", document.document_type.code()));
-            std::fs::write(&path, render(&document)).unwrap();
-            eprintln!("{}", path.display());
-        }
-        let many: Vec<(String, String)> = (1..=30)
-            .map(|i| (format!("Поле № {i}"), format!("Значення поля № {i}, досить довге, щоб переноситися на наступний рядок таблиці")))
-            .collect();
-        let many: Vec<(&str, &str)> = many.iter().map(|(l, v)| (l.as_str(), v.as_str())).collect();
-        std::fs::write(dir.join("two-pages.pdf"), render(&doc(DocumentType::InternalPassport, "1", "ID-картка", &many))).unwrap();
-    }
 }
