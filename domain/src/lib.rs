@@ -4,6 +4,7 @@
 //! traits in each aggregate's `Services`.
 
 pub mod branch;
+pub mod demo;
 pub mod documents;
 pub mod identifiers;
 pub mod names;
