@@ -3,12 +3,12 @@
 //! a printed code must survive a bad printer and a scratched sticker.
 
 use qrcode::render::svg;
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::{EcLevel, QrCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
-    #[error("посилання задовге для QR-коду: {0}")]
-    TooLong(#[from] qrcode::types::QrError),
+    #[error("посилання задовге для QR-коду")]
+    TooLong,
     #[error("PNG: {0}")]
     Png(#[from] png::EncodingError),
 }
@@ -23,9 +23,10 @@ pub struct QrMatrix {
 }
 
 impl QrMatrix {
+    /// The same symbol `qrcode` draws, with the mask chosen by the fast scorer in `pdf::qr_modules`.
     pub fn new(link: &str) -> Result<Self, QrError> {
-        let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::Q)?;
-        Ok(Self { width: code.width(), dark: code.to_colors().into_iter().map(|c| c == Color::Dark).collect() })
+        let (dark, width) = crate::pdf::qr_modules(link.as_bytes(), EcLevel::Q).ok_or(QrError::TooLong)?;
+        Ok(Self { width, dark })
     }
 
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
@@ -78,7 +79,7 @@ impl QrMatrix {
 
 /// The link as an SVG QR code, quiet zone included.
 pub fn qr_svg(link: &str) -> Result<String, QrError> {
-    let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::Q)?;
+    let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::Q).map_err(|_| QrError::TooLong)?;
     Ok(code.render::<svg::Color<'_>>().min_dimensions(300, 300).quiet_zone(true).build())
 }
 
