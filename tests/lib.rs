@@ -57,7 +57,7 @@ pub struct TestPartner {
 
 /// Demo citizens of the seeded registry, by РНОКПП.
 pub mod citizens {
-    use diia_qr::citizen_services::demo_citizens;
+    use diia_qr::app::dev_services::demo_citizens;
 
     fn by(surname: &str) -> (String, String) {
         let c = demo_citizens().into_iter().find(|c| c.full_name.contains(surname)).expect("seeded citizen");
@@ -355,17 +355,6 @@ for part in m.iter_attachments():
     let headers: Value = serde_json::from_str(lines.next().expect("headers line")).expect("headers json");
     let attachments = lines.filter_map(|l| l.split_once('\t')).map(|(a, b)| (a.to_string(), b.to_string())).collect();
     (headers, attachments)
-}
-
-/// Whether an external checker is installed. In CI every checker must be there: a missing one
-/// fails the test instead of silently skipping the check.
-pub fn tool_available(tool: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "{tool} is required in CI (.ci/run installs it)");
-        eprintln!("note: {tool} not installed; skipping that check");
-    }
-    found
 }
 
 /// A real SMTP server on loopback (`tests/smtp_server.py`, aiosmtpd): stores what it accepts as

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+pub use diia_qr_projections::keys::KeyGenerations;
 pub use diia_qr_projections::seal::SealKeySource;
+
+pub use crate::app::Clock;
 
 /// Where copies and confirmation codes are mailed.
 #[derive(Debug, Clone)]
@@ -38,6 +41,11 @@ pub struct Config {
     pub delivery_lease_secs: u64,
     /// The seal's key and certificates; `None` uses the development seal made in `data_dir/pki`.
     pub seal: Option<SealKeySource>,
+    /// The generation of each purpose's key derived from the service secret; raise one to
+    /// rotate that key alone.
+    pub key_generations: KeyGenerations,
+    /// The system clock, or a shiftable one in tests.
+    pub clock: Clock,
 }
 
 impl Config {
@@ -57,6 +65,8 @@ impl Config {
             smtp_timeout_secs: 20,
             delivery_lease_secs: 90,
             seal: None,
+            key_generations: KeyGenerations::default(),
+            clock: Clock::system(),
         }
     }
 }

@@ -1,9 +1,9 @@
-//! The Diia.QR engine as a library: the application layer, the HTTP API, configuration and
-//! start-up. The `diia-qr` binary is a thin command line over it.
+//! The Diia.QR engine as a library: the application layer (`app`), the HTTP API (`http`),
+//! configuration, start-up, and the embedded PostgreSQL manager. The `diia-qr` binary is a thin
+//! command line over it (`cli`).
 
-pub mod citizen_services;
+pub mod app;
 pub mod config;
 pub mod embedded_pg;
-pub mod engine;
 pub mod http;
 pub mod startup;

@@ -7,22 +7,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diia_qr_domain::share_request::ShareRequestServices;
-use diia_qr_projections::cabinet::CabinetViews;
-use diia_qr_projections::codes::HmacConfirmationCodes;
-use diia_qr_projections::delivery::{DeliverySettings, DeliveryWorker};
-use diia_qr_projections::follower::{spawn_follower, Projection};
-use diia_qr_projections::mailer::{MailError, MailTransport};
-use diia_qr_projections::outbox::MailOutbox;
+use diia_qr_projections::documents::pdf::PdfBuilder;
+use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
+use diia_qr_projections::log::{spawn_follower, Projection};
+use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
+use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
+use diia_qr_projections::reactors::outbox::MailOutbox;
 use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealError};
+use diia_qr_projections::views::cabinet::CabinetViews;
 use diia_qr_projections::MIGRATOR;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::citizen_services::{demo_citizens, DemoRegistry, DevDiiaSignature, DevPhotoVerification};
+use crate::app::dev_services::{demo_citizens, DemoRegistry, DevDiiaSignature, DevPhotoVerification};
+use crate::app::{Engine, EngineParts, EngineSettings, ShareDeliveryOutcomes};
 use crate::config::{Config, MailConfig};
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
-use crate::engine::{Engine, EngineSettings, ShareDeliveryOutcomes};
 use crate::http::{router, AppState};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +110,8 @@ impl Application {
         let ca_pem = seal.trust_anchors_pem()?;
         let pki = Arc::new(pki);
         let seal: Arc<dyn Seal> = Arc::new(seal);
-        let codes = Arc::new(HmacConfirmationCodes::new(&secret));
+        let keys = KeyRing::derive(&secret, config.key_generations).map_err(SealError::from)?;
+        let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
 
         let addr = format!("{}:{}", config.host, config.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
@@ -124,10 +126,21 @@ impl Application {
         };
         let settings =
             EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
-        let engine = Arc::new(Engine::new(pool.clone(), secret, codes.clone(), citizen_services, settings));
+        let engine = Arc::new(
+            Engine::new(EngineParts {
+                pool: pool.clone(),
+                keys,
+                mailbox_codes: codes.clone(),
+                citizen_services,
+                ca_pem: ca_pem.clone(),
+                clock: config.clock.clone(),
+                settings,
+            })
+            .map_err(SealError::from)?,
+        );
 
         // Builds the font subsets once, so the first copy is not slower than the rest.
-        tokio::task::spawn_blocking(diia_qr_projections::pdf::PdfBuilder::prepare_fonts);
+        tokio::task::spawn_blocking(PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let projections: [Arc<dyn Projection>; 2] = [Arc::new(CabinetViews), Arc::new(MailOutbox)];
@@ -158,8 +171,7 @@ impl Application {
         tasks.push(worker.spawn(stop_rx.clone()));
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
 
-        let trust_anchors = openssl::x509::X509::stack_from_pem(ca_pem.as_bytes()).map_err(SealError::from)?;
-        let app = router(AppState { engine: engine.clone(), ca_pem: Arc::new(ca_pem.clone()), trust_anchors: Arc::new(trust_anchors) });
+        let app = router(AppState { engine: engine.clone() });
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -187,7 +199,7 @@ impl Application {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
-        self.engine.pool.close().await;
+        self.engine.close().await;
         if let Some(mut pg) = self.embedded.take() {
             let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
         }

@@ -1,4 +1,8 @@
 //! Identifiers and contact data with their real check rules: ЄДРПОУ, РНОКПП, e-mail, phone.
+//!
+//! Each type is validated by its `parse`, which commands use. Deserialising does not validate:
+//! it is for stored data (events recorded under older rules must still load), never for
+//! untrusted input.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -19,8 +23,13 @@ pub enum IdentifierError {
     Phone(String),
 }
 
-/// Serde and display for a validated string newtype: it deserialises only through `parse`, so a
-/// stored or submitted value that breaks the rule never becomes the type.
+/// Serde and display for a validated string newtype.
+///
+/// `parse` is the only validating constructor, and commands use it. Deserialisation is for
+/// stored data only (events, snapshots, outbox jobs): it takes the stored string as it is,
+/// without checking it again, so an event recorded under older, looser rules still loads after
+/// the rules become stricter. Never deserialise these types from untrusted input (an HTTP
+/// body): take a `String` there and call `parse`. `TryFrom<String>` validates, like `parse`.
 macro_rules! string_newtype {
     ($name:ident) => {
         impl TryFrom<String> for $name {
@@ -32,6 +41,17 @@ macro_rules! string_newtype {
         impl From<$name> for String {
             fn from(value: $name) -> Self {
                 value.0
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+        /// For stored data only: accepts the stored string as-is (see `string_newtype!`).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self)
             }
         }
         impl fmt::Display for $name {
@@ -50,8 +70,7 @@ fn all_digits(s: &str, len: usize) -> Option<Vec<u32>> {
 }
 
 /// ЄДРПОУ: the 8-digit code of a legal entity, with its check digit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Edrpou(String);
 
 impl Edrpou {
@@ -87,8 +106,7 @@ string_newtype!(Edrpou);
 
 /// РНОКПП: a natural person's 10-digit taxpayer number. Its first five digits count days from
 /// 1899-12-31 (the date of birth), the ninth is odd for men, the tenth is a check digit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Rnokpp(String);
 
 impl Rnokpp {
@@ -105,7 +123,8 @@ impl Rnokpp {
     }
     /// The date of birth encoded in the first five digits.
     pub fn birth_date(&self) -> Option<chrono::NaiveDate> {
-        let days: i64 = self.0[..5].parse().ok()?;
+        // `get`, not slicing: a stored value is not re-validated and may be short or non-ASCII.
+        let days: i64 = self.0.get(..5)?.parse().ok()?;
         chrono::NaiveDate::from_ymd_opt(1899, 12, 31)?.checked_add_signed(chrono::Duration::days(days))
     }
     /// Computes the check digit for nine leading digits: for making valid demo data.
@@ -128,8 +147,7 @@ string_newtype!(Rnokpp);
 
 /// An e-mail address as a mailbox accepts it: one `@`, a dotted domain, no spaces. The domain is
 /// lower-cased; the local part is kept as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
@@ -159,8 +177,7 @@ string_newtype!(EmailAddress);
 
 /// A Ukrainian phone number, stored as +380XXXXXXXXX. Spaces, dashes and brackets are accepted on
 /// input, as is the national form 0XXXXXXXXX.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
@@ -219,5 +236,34 @@ mod tests {
         assert_eq!(PhoneNumber::parse("(067) 123-45-67").unwrap().as_str(), "+380671234567");
         assert_eq!(PhoneNumber::parse("+380 67 123 45 67").unwrap().as_str(), "+380671234567");
         assert!(PhoneNumber::parse("12345").is_err());
+    }
+
+    #[test]
+    fn stored_values_load_as_they_were_written_even_when_parse_would_refuse_them() {
+        let edrpou: Edrpou = serde_json::from_str("\"00032128\"").unwrap();
+        let rnokpp: Rnokpp = serde_json::from_str("\"1234\"").unwrap();
+        let email: EmailAddress = serde_json::from_str("\" Desk@Palazzo \"").unwrap();
+        let phone: PhoneNumber = serde_json::from_str("\"067 123\"").unwrap();
+        assert!(Edrpou::parse("00032128").is_err() && Rnokpp::parse("1234").is_err());
+        assert!(EmailAddress::parse("Desk@Palazzo").is_err() && PhoneNumber::parse("067 123").is_err());
+        // Kept byte for byte: no trimming or lower-casing on load either.
+        assert_eq!((edrpou.as_str(), rnokpp.as_str(), email.as_str(), phone.as_str()), ("00032128", "1234", " Desk@Palazzo ", "067 123"));
+        // A stored РНОКПП too short, or not ASCII where the date is, has no date of birth rather
+        // than panicking.
+        assert_eq!(rnokpp.birth_date(), None);
+        let odd: Rnokpp = serde_json::from_str("\"1234\u{0456}5678\"").unwrap();
+        assert_eq!(odd.birth_date(), None);
+    }
+
+    #[test]
+    fn values_serialise_as_plain_strings_and_try_from_still_validates() {
+        let email = EmailAddress::parse("desk@palazzo.ua").unwrap();
+        assert_eq!(serde_json::to_string(&email).unwrap(), "\"desk@palazzo.ua\"");
+        assert_eq!(serde_json::from_str::<EmailAddress>(&serde_json::to_string(&email).unwrap()).unwrap(), email);
+        assert_eq!(serde_json::to_string(&Edrpou::parse("14360570").unwrap()).unwrap(), "\"14360570\"");
+        assert_eq!(serde_json::to_string(&PhoneNumber::parse("0671234567").unwrap()).unwrap(), "\"+380671234567\"");
+        assert_eq!(Rnokpp::try_from("12345".to_string()), Err(IdentifierError::RnokppFormat));
+        assert_eq!(EmailAddress::try_from("a@b".to_string()), Err(IdentifierError::Email("a@b".into())));
+        assert!(serde_json::from_str::<Rnokpp>("12345").is_err(), "a number is not a stored string");
     }
 }

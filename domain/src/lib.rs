@@ -16,10 +16,29 @@ pub mod share_request;
 /// payload changes shape. Events are a contract: never rename a variant or a field.
 pub const EVENT_VERSION: &str = "1.0";
 
-/// A rule's stable, machine-readable name (used as the problem `type` suffix on the API) and the
-/// Diia error code where the real service has one.
+/// What kind of refusal a rule violation is: the HTTP layer maps each kind to one status, so the
+/// mapping is exhaustive by type and never guesses from a rule's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// The thing named does not exist (or is not the caller's to see).
+    NotFound,
+    /// It existed but is no longer usable: expired, rotated, revoked, deactivated.
+    Gone,
+    /// The command contradicts the current state: already done, or finished.
+    Conflict,
+    /// Too many attempts: try later.
+    RateLimited,
+    /// The input or the moment breaks a rule; correct it and try again.
+    Invalid,
+    /// A service outside the engine (a registry, photo verification, Diia.Signature) did not answer.
+    Unavailable,
+}
+
+/// A rule's stable, machine-readable name (used as the problem `type` suffix on the API), its
+/// kind, and the Diia error code where the real service has one.
 pub trait RuleViolation: std::error::Error {
     fn code(&self) -> &'static str;
+    fn kind(&self) -> RuleKind;
     fn diia_code(&self) -> Option<u32> {
         None
     }

@@ -86,6 +86,10 @@ fn checked_text(raw: &str, max: usize) -> Result<String, NameError> {
 }
 
 /// The detailed name of an organisation or its unit, as citizens see it when they confirm.
+///
+/// `parse` is the only validating constructor. Deserialising is for stored data only: it takes
+/// the stored text as it is, so an event recorded before a rule became stricter still loads.
+/// Never deserialise this type from untrusted input; take a `String` and call `parse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchName(String);
 
@@ -105,6 +109,10 @@ impl BranchName {
 }
 
 /// One service name: it states the purpose of processing personal data ("для поселення у готель").
+///
+/// `parse` is the only validating constructor. Deserialising is for stored data only: it takes
+/// the stored text as it is, so an event recorded before a rule became stricter still loads.
+/// Never deserialise this type from untrusted input; take a `String` and call `parse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceName(String);
 
@@ -196,5 +204,14 @@ mod tests {
         assert!(matches!(ServiceName::parse("поселення"), Err(NameError::ServiceNameWithoutPurpose(_))));
         assert!(matches!(ServiceName::parse_list("для вступу, ДЛЯ  вступу"), Err(NameError::DuplicateServiceName(_))));
         assert_eq!(ServiceName::parse_list("для вступу,"), Err(NameError::Empty));
+    }
+
+    #[test]
+    fn stored_names_load_as_they_were_written_even_when_parse_would_refuse_them() {
+        let branch: BranchName = serde_json::from_str("\"Дія\"").unwrap();
+        let service: ServiceName = serde_json::from_str("\"поселення\"").unwrap();
+        assert!(BranchName::parse("Дія").is_err() && ServiceName::parse("поселення").is_err());
+        assert_eq!((branch.as_str(), service.as_str()), ("Дія", "поселення"));
+        assert_eq!(serde_json::to_string(&branch).unwrap(), "\"Дія\"");
     }
 }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use diia_qr_domain::documents::HeldDocument;
-use diia_qr_projections::copies::{render_copy, CopyContext};
+use diia_qr_projections::documents::copies::{render_copy, CopyContext};
 use diia_qr_projections::seal::{DevPki, Seal};
 use uuid::Uuid;
 

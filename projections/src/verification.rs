@@ -7,8 +7,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::codes::sha256_hex;
-use crate::copies::kyiv_time;
+use crate::digest::sha256_hex;
+use crate::documents::wording::kyiv_time;
 use crate::seal::{verify_detached, VerifyError};
 
 /// What the registry knows of an issued copy.

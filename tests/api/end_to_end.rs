@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, tool_available, unpack_mail};
+use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, unpack_mail};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -75,7 +75,7 @@ async fn a_citizen_shares_documents_and_the_branch_mailbox_gets_signed_copies() 
             .output()
             .unwrap();
         assert!(!refused.status.success(), "a tampered copy must not verify");
-        if tool_available("pdftotext") {
+        {
             let text = run(Command::new("pdftotext").arg("-layout").arg(&pdf_path).arg("-"));
             for expected in
                 ["ТОВ «Готель „Палаццо“»", "Копію сформовано", "за київським часом, UTC+0", "для поселення у готель", "Мар'яна", "30 днів"]

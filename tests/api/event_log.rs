@@ -1,8 +1,8 @@
 //! The global log: commit-safe reading, and projections that resume from a durable checkpoint.
 
 use async_trait::async_trait;
-use diia_qr_projections::event_log::{read_after, LogPosition, StoredEvent};
-use diia_qr_projections::follower::{catch_up, run_batch, Projection, ProjectionError};
+use diia_qr_projections::log::{catch_up, run_batch, Projection, ProjectionError};
+use diia_qr_projections::log::{read_after, LogPosition, StoredEvent};
 use std::time::Duration;
 
 use diia_qr_tests::{eventually, fresh_database};

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, tool_available, TestApp, TestPartner};
+use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, TestApp, TestPartner};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -38,7 +38,7 @@ async fn every_rendering_decodes_to_the_service_link_and_the_poster_reads_in_ukr
     for (path, file) in [("qr.svg", "qr.svg"), ("qr.png?scale=2", "qr.png"), ("poster.pdf", "poster.pdf"), ("poster.svg", "poster.svg")] {
         download(&app, &partner, &format!("{base}/{path}"), &dir.join(file)).await;
     }
-    if tool_available("zbarimg") && tool_available("rsvg-convert") && tool_available("pdftoppm") {
+    {
         // The PNG at two pixels a module: about what a cheap camera resolves across a desk.
         assert_eq!(zbar(&dir.join("qr.png")), link);
         run(Command::new("rsvg-convert").args(["--width", "150", "-o"]).arg(dir.join("qr-svg.png")).arg(dir.join("qr.svg")));
@@ -51,7 +51,7 @@ async fn every_rendering_decodes_to_the_service_link_and_the_poster_reads_in_ukr
             .arg(dir.join("poster.svg")));
         assert_eq!(zbar(&dir.join("poster-svg.png")), link, "the poster SVG");
     }
-    if tool_available("pdftotext") {
+    {
         // Lines wrap where the layout wraps them: compare with white space folded.
         let text = run(Command::new("pdftotext").arg(dir.join("poster.pdf")).arg("-")).split_whitespace().collect::<Vec<_>>().join(" ");
         for expected in [

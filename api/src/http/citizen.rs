@@ -3,39 +3,68 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
+use chrono::{DateTime, Utc};
+use diia_qr_domain::documents::{DocumentCandidate, DocumentType};
+use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::{DocumentChoice, ShareRequest, ShareStatus};
-use diia_qr_projections::cabinet;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, CitizenSession};
+use super::extract::{ApiJson, ApiPath, Session};
 use super::problem::ApiError;
+use super::public::DocumentTitle;
 use super::AppState;
+use crate::app::qr_tokens::display_short_code;
+use crate::app::sessions::CitizenRole;
+use crate::app::ShareHistoryEntry;
 
 type ApiResult<T> = Result<T, ApiError>;
+type Citizen = Session<CitizenRole>;
 
 /// What the app shows for a request: who asks, for what, which documents, what is left to do.
-fn view(id: Uuid, share: &ShareRequest) -> Value {
-    let snapshot = share.snapshot();
-    json!({
-        "share_request_id": id,
-        "status": share.status(),
-        "history_label": share.status().history_label_uk(),
-        "organisation_name": snapshot.map(|s| s.organisation_name.as_str()),
-        "branch_name": snapshot.map(|s| s.branch_name.as_str()),
-        "branch_address": snapshot.map(|s| s.branch_address.as_str()),
-        "purposes": snapshot.map(|s| s.service_names.clone()),
-        "retention_days": snapshot.map(|s| s.retention_days),
-        "qr_short_code": snapshot.map(|s| crate::engine::display_short_code(&s.qr_short_code)),
-        "documents": snapshot.map(|s| s.documents.iter().map(|d| json!({ "type": d, "title": d.title_uk() })).collect::<Vec<_>>()),
-        "candidates": share.candidates(),
-        "choice_needed": share.unchosen(),
-        "expires_at": share.expires_at(),
-    })
+#[derive(Debug, Serialize)]
+pub struct ShareRequestView {
+    share_request_id: Uuid,
+    status: ShareStatus,
+    history_label: &'static str,
+    organisation_name: Option<String>,
+    branch_name: Option<String>,
+    branch_address: Option<String>,
+    purposes: Option<Vec<String>>,
+    retention_days: Option<u32>,
+    qr_short_code: Option<String>,
+    documents: Option<Vec<DocumentTitle>>,
+    candidates: Vec<DocumentCandidate>,
+    choice_needed: Vec<DocumentType>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl ShareRequestView {
+    fn of(id: Uuid, share: &ShareRequest) -> Self {
+        let snapshot = share.snapshot();
+        Self {
+            share_request_id: id,
+            status: share.status(),
+            history_label: share.status().history_label_uk(),
+            organisation_name: snapshot.map(|s| s.organisation_name.clone()),
+            branch_name: snapshot.map(|s| s.branch_name.clone()),
+            branch_address: snapshot.map(|s| s.branch_address.clone()),
+            purposes: snapshot.map(|s| s.service_names.clone()),
+            retention_days: snapshot.map(|s| s.retention_days),
+            qr_short_code: snapshot.map(|s| display_short_code(&s.qr_short_code)),
+            documents: snapshot.map(|s| DocumentTitle::all(&s.documents)),
+            candidates: share.candidates().to_vec(),
+            choice_needed: share.unchosen(),
+            expires_at: share.expires_at(),
+        }
+    }
+}
+
+async fn view(s: &AppState, who: &Rnokpp, id: Uuid) -> ApiResult<Json<ShareRequestView>> {
+    let share = s.engine.share_request(who, id).await?;
+    Ok(Json(ShareRequestView::of(id, &share)))
 }
 
 #[derive(Deserialize)]
@@ -47,17 +76,15 @@ pub struct ScanBody {
 
 pub async fn scan(
     State(s): State<AppState>,
-    CitizenSession(who): CitizenSession,
+    Session(who): Citizen,
     ApiJson(b): ApiJson<ScanBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<ShareRequestView>)> {
     let id = s.engine.scan(&who, &b.link).await?;
-    let share = s.engine.share_request(&who, id).await?;
-    Ok((StatusCode::CREATED, Json(view(id, &share))))
+    Ok((StatusCode::CREATED, view(&s, &who, id).await?))
 }
 
-pub async fn show(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
-    let share = s.engine.share_request(&who, id).await?;
-    Ok(Json(view(id, &share)))
+pub async fn show(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
+    view(&s, &who, id).await
 }
 
 #[derive(Deserialize)]
@@ -68,12 +95,12 @@ pub struct ChoiceBody {
 
 pub async fn choose(
     State(s): State<AppState>,
-    CitizenSession(who): CitizenSession,
+    Session(who): Citizen,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ChoiceBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ShareRequestView>> {
     s.engine.choose_documents(&who, id, b.choices).await?;
-    show(State(s), CitizenSession(who), ApiPath(id)).await
+    view(&s, &who, id).await
 }
 
 #[derive(Deserialize)]
@@ -85,15 +112,15 @@ pub struct PhotoBody {
 
 pub async fn verify_photo(
     State(s): State<AppState>,
-    CitizenSession(who): CitizenSession,
+    Session(who): Citizen,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<PhotoBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ShareRequestView>> {
     let photo = BASE64_STANDARD
         .decode(b.photo_base64.trim())
         .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo-not-base64", "фото має бути в base64"))?;
     s.engine.verify_photo(&who, id, photo).await?;
-    show(State(s), CitizenSession(who), ApiPath(id)).await
+    view(&s, &who, id).await
 }
 
 #[derive(Deserialize)]
@@ -105,32 +132,29 @@ pub struct ConfirmBody {
 
 pub async fn confirm(
     State(s): State<AppState>,
-    CitizenSession(who): CitizenSession,
+    Session(who): Citizen,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ConfirmBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ShareRequestView>> {
     s.engine.confirm(&who, id, &b.code).await?;
-    show(State(s), CitizenSession(who), ApiPath(id)).await
+    view(&s, &who, id).await
 }
 
-pub async fn send(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+pub async fn send(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
     s.engine.send(&who, id).await?;
-    show(State(s), CitizenSession(who), ApiPath(id)).await
+    view(&s, &who, id).await
 }
 
-pub async fn decline(State(s): State<AppState>, CitizenSession(who): CitizenSession, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+pub async fn decline(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
     s.engine.decline(&who, id).await?;
-    show(State(s), CitizenSession(who), ApiPath(id)).await
+    view(&s, &who, id).await
 }
 
-pub async fn history(State(s): State<AppState>, CitizenSession(who): CitizenSession) -> ApiResult<Json<Value>> {
-    let rows = cabinet::history_of(&s.engine.pool, who.as_str(), 200).await.map_err(crate::engine::EngineError::from)?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            let label = serde_json::from_value::<ShareStatus>(json!(r.status)).map_or("В обробці", |s| s.history_label_uk());
-            json!({ "label": label, "share": r })
-        })
-        .collect();
-    Ok(Json(json!({ "history": items })))
+#[derive(Debug, Serialize)]
+pub struct History {
+    history: Vec<ShareHistoryEntry>,
+}
+
+pub async fn history(State(s): State<AppState>, Session(who): Citizen) -> ApiResult<Json<History>> {
+    Ok(Json(History { history: s.engine.history(&who).await? }))
 }

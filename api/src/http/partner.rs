@@ -1,39 +1,64 @@
 //! The partner's side: onboarding, branches, services, QR codes and received shares.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::Json;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType;
+use diia_qr_domain::partner::PartnerStatus;
 use diia_qr_domain::service::LegalBasis;
-use diia_qr_projections::cabinet;
-use diia_qr_projections::poster;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use diia_qr_projections::views::cabinet::{BranchRow, ServiceRow, ShareRow};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PartnerSession};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Session};
 use super::problem::ApiError;
-use super::AppState;
-use crate::engine::{offer_sha256, poster_content, status_uk, Engine, OFFER_TEXT, OFFER_VERSION};
+use super::{AppState, File};
+use crate::app::offer::{accession_application, offer_sha256, OFFER_TEXT, OFFER_VERSION};
+use crate::app::sessions::PartnerRole;
+use crate::app::{CurrentQr, NewService, QrLink};
 
 type ApiResult<T> = Result<T, ApiError>;
+type Partner = Session<PartnerRole>;
 
-pub async fn show(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<Json<Value>> {
-    let partner = s.engine.partner(&who).await?;
-    Ok(Json(json!({
-        "partner_id": who.partner_id(),
-        "organisation_name": who.organisation_name,
-        "registry_code": who.kind.registry_code(),
-        "status": partner.status(),
-        "status_uk": status_uk(partner.status()),
-    })))
+/// Shown where a partner's status is asked for.
+fn status_uk(s: PartnerStatus) -> &'static str {
+    match s {
+        PartnerStatus::Unregistered => "не зареєстровано",
+        PartnerStatus::Onboarding => "реєстрація триває",
+        PartnerStatus::Active => "партнер",
+        PartnerStatus::Suspended => "призупинено",
+    }
 }
 
-pub async fn register(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<impl IntoResponse> {
-    let id = s.engine.register_partner(&who).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "partner_id": id }))))
+#[derive(Serialize)]
+pub struct PartnerView {
+    partner_id: Uuid,
+    organisation_name: String,
+    registry_code: String,
+    status: PartnerStatus,
+    status_uk: &'static str,
+}
+
+pub async fn show(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<PartnerView>> {
+    let partner = s.engine.partner(&who).await?;
+    Ok(Json(PartnerView {
+        partner_id: who.partner_id(),
+        registry_code: who.kind.registry_code().to_string(),
+        organisation_name: who.organisation_name,
+        status: partner.status(),
+        status_uk: status_uk(partner.status()),
+    }))
+}
+
+#[derive(Serialize)]
+pub struct PartnerRegistered {
+    partner_id: Uuid,
+}
+
+pub async fn register(State(s): State<AppState>, Session(who): Partner) -> ApiResult<(StatusCode, Json<PartnerRegistered>)> {
+    let partner_id = s.engine.register_partner(&who).await?;
+    Ok((StatusCode::CREATED, Json(PartnerRegistered { partner_id })))
 }
 
 #[derive(Deserialize)]
@@ -44,17 +69,20 @@ pub struct ProfileBody {
     passport: String,
 }
 
-pub async fn fill_profile(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiJson(b): ApiJson<ProfileBody>,
-) -> ApiResult<StatusCode> {
+pub async fn fill_profile(State(s): State<AppState>, Session(who): Partner, ApiJson(b): ApiJson<ProfileBody>) -> ApiResult<StatusCode> {
     s.engine.fill_profile(&who, &b.email, &b.phone, &b.passport).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn offer() -> Json<Value> {
-    Json(json!({ "version": OFFER_VERSION, "sha256": offer_sha256(), "text": OFFER_TEXT }))
+#[derive(Serialize)]
+pub struct Offer {
+    version: &'static str,
+    sha256: String,
+    text: &'static str,
+}
+
+pub async fn offer() -> Json<Offer> {
+    Json(Offer { version: OFFER_VERSION, sha256: offer_sha256(), text: OFFER_TEXT })
 }
 
 #[derive(Deserialize)]
@@ -64,44 +92,94 @@ pub struct OfferBody {
     sha256: String,
 }
 
-pub async fn accept_offer(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiJson(b): ApiJson<OfferBody>,
-) -> ApiResult<StatusCode> {
+pub async fn accept_offer(State(s): State<AppState>, Session(who): Partner, ApiJson(b): ApiJson<OfferBody>) -> ApiResult<StatusCode> {
     s.engine.accept_offer(&who, &b.version, &b.sha256).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn application(PartnerSession(who): PartnerSession) -> Json<Value> {
-    Json(json!({ "text": Engine::accession_application(&who) }))
+#[derive(Serialize)]
+pub struct AccessionApplication {
+    text: String,
 }
 
-pub async fn sign_application(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<StatusCode> {
+pub async fn application(Session(who): Partner) -> Json<AccessionApplication> {
+    Json(AccessionApplication { text: accession_application(&who) })
+}
+
+pub async fn sign_application(State(s): State<AppState>, Session(who): Partner) -> ApiResult<StatusCode> {
     s.engine.sign_accession_application(&who).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The address as typed; unknown fields are refused here, where the input is untrusted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    region: String,
+    #[serde(default)]
+    district: Option<String>,
+    locality: String,
+    street: String,
+    house: String,
+}
+
+impl From<AddressBody> for BranchAddress {
+    fn from(a: AddressBody) -> Self {
+        Self { region: a.region, district: a.district, locality: a.locality, street: a.street, house: a.house }
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BranchBody {
     name: String,
-    address: BranchAddress,
+    address: AddressBody,
     email: String,
+}
+
+#[derive(Serialize)]
+pub struct BranchCreated {
+    branch_id: Uuid,
+    email_confirmation: &'static str,
 }
 
 pub async fn create_branch(
     State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
+    Session(who): Partner,
     ApiJson(b): ApiJson<BranchBody>,
-) -> ApiResult<impl IntoResponse> {
-    let id = s.engine.create_branch(&who, &b.name, b.address, &b.email).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "branch_id": id, "email_confirmation": "код підтвердження надіслано на вказану пошту" }))))
+) -> ApiResult<(StatusCode, Json<BranchCreated>)> {
+    let branch_id = s.engine.create_branch(&who, &b.name, b.address.into(), &b.email).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BranchCreated {
+            branch_id, email_confirmation: "код підтвердження надіслано на вказану пошту"
+        }),
+    ))
 }
 
-pub async fn branches(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<Json<Value>> {
-    let rows = cabinet::branches_of(&s.engine.pool, who.partner_id()).await.map_err(crate::engine::EngineError::from)?;
-    Ok(Json(json!({ "branches": rows })))
+#[derive(Serialize)]
+pub struct Branches {
+    branches: Vec<BranchRow>,
+}
+
+pub async fn branches(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<Branches>> {
+    Ok(Json(Branches { branches: s.engine.branches_of(&who).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailBody {
+    email: String,
+}
+
+pub async fn change_branch_email(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(branch_id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<EmailBody>,
+) -> ApiResult<StatusCode> {
+    s.engine.change_branch_email(&who, branch_id, &b.email).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[derive(Deserialize)]
@@ -122,64 +200,79 @@ pub struct LegalBasisBody {
     statement: String,
 }
 
+#[derive(Serialize)]
+pub struct ServiceCreated {
+    service_id: Uuid,
+}
+
+fn document_type(code: &str) -> Result<DocumentType, ApiError> {
+    DocumentType::from_code(code).ok_or_else(|| {
+        let known = DocumentType::ALL.map(|t| t.code()).join(", ");
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "document-type-unknown",
+            format!("невідомий тип документа «{code}»; можливі: {known}"),
+        )
+    })
+}
+
 pub async fn create_service(
     State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
+    Session(who): Partner,
     ApiJson(b): ApiJson<ServiceBody>,
-) -> ApiResult<impl IntoResponse> {
-    let documents = b
-        .documents
-        .iter()
-        .map(|code| {
-            DocumentType::from_code(code).ok_or_else(|| {
-                let known = DocumentType::ALL.map(|t| t.code()).join(", ");
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "document-type-unknown",
-                    format!("невідомий тип документа «{code}»; можливі: {known}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let legal_basis = LegalBasis { acknowledged: b.legal_basis.acknowledged, statement: b.legal_basis.statement };
-    let id = s.engine.create_service(&who, b.branch_id, &b.names, documents, legal_basis, b.retention_days).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "service_id": id }))))
+) -> ApiResult<(StatusCode, Json<ServiceCreated>)> {
+    let service = NewService {
+        branch_id: b.branch_id,
+        names: b.names,
+        documents: b.documents.iter().map(|code| document_type(code)).collect::<Result<_, _>>()?,
+        legal_basis: LegalBasis { acknowledged: b.legal_basis.acknowledged, statement: b.legal_basis.statement },
+        retention_days: b.retention_days,
+    };
+    let service_id = s.engine.create_service(&who, service).await?;
+    Ok((StatusCode::CREATED, Json(ServiceCreated { service_id })))
 }
 
-pub async fn services(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<Json<Value>> {
-    let rows = cabinet::services_of(&s.engine.pool, who.partner_id()).await.map_err(crate::engine::EngineError::from)?;
-    Ok(Json(json!({ "services": rows })))
+#[derive(Serialize)]
+pub struct Services {
+    services: Vec<ServiceRow>,
 }
 
-pub async fn issue_qr(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    let qr = s.engine.issue_qr(&who, service_id).await?;
-    Ok((StatusCode::CREATED, Json(qr)))
-}
-
-pub async fn current_qr(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    let qr = s.engine.current_qr(&who, service_id).await?;
-    let refused = cabinet::refused_scans_of(&s.engine.pool, service_id).await.map_err(crate::engine::EngineError::from)?;
-    let refused: serde_json::Map<String, Value> = refused.into_iter().map(|(reason, n)| (reason, json!(n))).collect();
-    let mut body = serde_json::to_value(qr).unwrap_or_default();
-    body["refused_scans"] = Value::Object(refused);
-    Ok(Json(body))
+pub async fn services(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<Services>> {
+    Ok(Json(Services { services: s.engine.services_of(&who).await? }))
 }
 
 pub async fn deactivate_service(
     State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
+    Session(who): Partner,
     ApiPath(service_id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     s.engine.deactivate_service(&who, service_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn issue_qr(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<QrLink>)> {
+    Ok((StatusCode::CREATED, Json(s.engine.issue_qr(&who, service_id).await?)))
+}
+
+pub async fn current_qr(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(service_id): ApiPath<Uuid>,
+) -> ApiResult<Json<CurrentQr>> {
+    Ok(Json(s.engine.current_qr_with_refusals(&who, service_id).await?))
+}
+
+pub async fn revoke_qr(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+    s.engine.revoke_qr(&who, service_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn qr_svg(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
+    Ok(File(s.engine.qr_svg(&who, service_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -191,81 +284,27 @@ pub struct ScaleQuery {
 /// The QR alone as PNG; `?scale=` pixels per module (default 10).
 pub async fn qr_png(
     State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
+    Session(who): Partner,
     ApiPath(service_id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<ScaleQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let qr = s.engine.current_qr(&who, service_id).await?;
-    let scale = q.scale.unwrap_or(10).clamp(1, 40);
-    let png = diia_qr_projections::qr::qr_png(&qr.link, scale).map_err(render_error)?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+) -> ApiResult<File> {
+    Ok(File(s.engine.qr_png(&who, service_id, q.scale.unwrap_or(10)).await?))
 }
 
-fn render_error(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "rendering failed");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "render-failed", "не вдалося сформувати файл")
+/// The A4 poster as PDF.
+pub async fn poster_pdf(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
+    Ok(File(s.engine.poster_pdf(&who, service_id).await?))
 }
 
-/// The A4 poster as PDF (rendered off the async executor: it is CPU work).
-pub async fn poster_pdf(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    let (qr, snapshot) = s.engine.poster(&who, service_id).await?;
-    let pdf = tokio::task::spawn_blocking(move || poster::poster_pdf(&poster_content(&qr, &snapshot), chrono::Utc::now()))
-        .await
-        .map_err(render_error)?
-        .map_err(render_error)?;
-    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
+pub async fn poster_svg(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
+    Ok(File(s.engine.poster_svg(&who, service_id).await?))
 }
 
-pub async fn poster_svg(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    let (qr, snapshot) = s.engine.poster(&who, service_id).await?;
-    let svg = poster::poster_svg(&poster_content(&qr, &snapshot)).map_err(render_error)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+#[derive(Serialize)]
+pub struct SharesReceived {
+    shares: Vec<ShareRow>,
 }
 
-pub async fn revoke_qr(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    s.engine.revoke_qr(&who, service_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn qr_svg(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(service_id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    let qr = s.engine.current_qr(&who, service_id).await?;
-    let svg = diia_qr_projections::qr::qr_svg(&qr.link).map_err(render_error)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
-}
-
-pub async fn shares(State(s): State<AppState>, PartnerSession(who): PartnerSession) -> ApiResult<Json<Value>> {
-    let rows = cabinet::shares_received_by(&s.engine.pool, who.partner_id(), 200).await.map_err(crate::engine::EngineError::from)?;
-    Ok(Json(json!({ "shares": rows })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailBody {
-    email: String,
-}
-
-pub async fn change_branch_email(
-    State(s): State<AppState>,
-    PartnerSession(who): PartnerSession,
-    ApiPath(branch_id): ApiPath<Uuid>,
-    ApiJson(b): ApiJson<EmailBody>,
-) -> ApiResult<StatusCode> {
-    s.engine.change_branch_email(&who, branch_id, &b.email).await?;
-    Ok(StatusCode::ACCEPTED)
+pub async fn shares(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<SharesReceived>> {
+    Ok(Json(SharesReceived { shares: s.engine.shares_received(&who).await? }))
 }

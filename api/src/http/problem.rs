@@ -1,12 +1,15 @@
 //! Errors as RFC 9457 problem details (`application/problem+json`), in one place: rule
-//! violations, malformed input, unknown routes and internal failures all take this shape.
+//! violations, malformed input, unknown routes and internal failures all take this shape. A
+//! rule's status follows from its kind alone.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use diia_qr_domain::RuleKind;
+use serde::Serialize;
 
-use crate::engine::EngineError;
+use crate::app::sessions::SessionError;
+use crate::app::EngineError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -17,12 +20,22 @@ pub struct ApiError {
     pub diia_code: Option<u32>,
 }
 
+/// The problem document as sent.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    problem_type: String,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diia_code: Option<u32>,
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self { status, code, detail: detail.into(), diia_code: None }
-    }
-    pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", format!("{what} не знайдено"))
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
@@ -41,28 +54,28 @@ fn title(status: StatusCode) -> &'static str {
         413 => "Завеликий запит",
         415 => "Непідтримуваний тип даних",
         422 => "Дію не виконано",
+        429 => "Забагато спроб",
         503 => "Сервіс тимчасово недоступний",
         _ => "Внутрішня помилка",
     }
 }
 
-/// The HTTP status of each domain rule, by its stable code.
-fn status_of_rule(code: &str) -> StatusCode {
-    match code {
-        c if c.ends_with("-not-found") || c == "citizen-unknown" || c == "qr-unknown" || c == "qr-not-issued" => StatusCode::NOT_FOUND,
-        "share-expired" | "qr-rotated" | "qr-revoked" | "qr-service-deactivated" => StatusCode::GONE,
-        c if c.contains("already") || c == "share-finished" => StatusCode::CONFLICT,
-        c if c.ends_with("-unavailable") => StatusCode::SERVICE_UNAVAILABLE,
-        "signature-locked" => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+/// The HTTP status of each kind of refusal.
+pub fn status_of(kind: RuleKind) -> StatusCode {
+    match kind {
+        RuleKind::NotFound => StatusCode::NOT_FOUND,
+        RuleKind::Gone => StatusCode::GONE,
+        RuleKind::Conflict => StatusCode::CONFLICT,
+        RuleKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        RuleKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        RuleKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Rule { code, diia_code, message } => Self { status: status_of_rule(code), code, detail: message, diia_code },
-            EngineError::NotFound(code, message) => Self::new(StatusCode::NOT_FOUND, code, message),
+            EngineError::Rule { code, kind, diia_code, message } => Self { status: status_of(kind), code, detail: message, diia_code },
             EngineError::Conflict => Self::new(StatusCode::CONFLICT, "concurrent-modification", e.to_string()),
             EngineError::Unavailable(ref cause) => {
                 tracing::error!(cause, "storage unavailable");
@@ -73,6 +86,12 @@ impl From<EngineError> for ApiError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "внутрішня помилка; її зафіксовано")
             }
         }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        Self::unauthorized(e.to_string())
     }
 }
 
@@ -108,16 +127,61 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": format!("/problems/{}", self.code),
-            "title": title(self.status),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
-        if let Some(d) = self.diia_code {
-            body["diia_code"] = json!(d);
-        }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let problem = Problem {
+            problem_type: format!("/problems/{}", self.code),
+            title: title(self.status),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+            diia_code: self.diia_code,
+        };
+        let body = serde_json::to_string(&problem).expect("a problem serialises");
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diia_qr_domain::share_request::{DiiaSignatureError, ScanError, ShareRequestError};
+    use diia_qr_domain::RuleViolation;
+
+    use super::*;
+
+    fn status(e: &impl RuleViolation) -> (StatusCode, &'static str) {
+        let api = ApiError::from(EngineError::rule(e));
+        (api.status, api.code)
+    }
+
+    #[test]
+    fn each_kind_of_refusal_has_one_status() {
+        assert_eq!(status(&ScanError::UnknownQr), (StatusCode::NOT_FOUND, "qr-unknown"));
+        assert_eq!(status(&ScanError::RotatedQr), (StatusCode::GONE, "qr-rotated"));
+        assert_eq!(status(&ScanError::ForgedQr), (StatusCode::UNPROCESSABLE_ENTITY, "qr-forged"));
+        assert_eq!(status(&ShareRequestError::AlreadySent), (StatusCode::CONFLICT, "share-already-sent"));
+        assert_eq!(status(&ShareRequestError::Finished("відхилено")), (StatusCode::CONFLICT, "share-finished"));
+        assert_eq!(status(&ShareRequestError::Expired), (StatusCode::GONE, "share-expired"));
+        assert_eq!(status(&ShareRequestError::Signature(DiiaSignatureError::Locked)), (StatusCode::TOO_MANY_REQUESTS, "signature-locked"));
+        assert_eq!(
+            status(&ShareRequestError::PhotoUnavailable("timeout".into())),
+            (StatusCode::SERVICE_UNAVAILABLE, "photo-verification-unavailable")
+        );
+    }
+
+    #[test]
+    fn diia_codes_pass_through_and_internal_causes_do_not() {
+        let missing = ApiError::from(EngineError::rule(&ShareRequestError::MissingDocuments(vec![])));
+        assert_eq!(missing.diia_code, Some(12141002));
+        let internal = ApiError::from(EngineError::Internal("password=hunter2 at db:5432".into()));
+        assert_eq!((internal.status, internal.code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!internal.detail.contains("hunter2"));
+        assert_eq!(ApiError::from(EngineError::Conflict).status, StatusCode::CONFLICT);
+        assert_eq!(ApiError::from(EngineError::Unavailable("down".into())).status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn sessions_that_fail_are_unauthorized_with_the_reason() {
+        let expired = ApiError::from(SessionError::Expired);
+        assert_eq!((expired.status, expired.code), (StatusCode::UNAUTHORIZED, "unauthorized"));
+        assert!(expired.detail.contains("завершилася"));
     }
 }

@@ -6,14 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use diia_qr_projections::verification::{issued_copy_by_id, verify_copy, CopyVerification, IssuedCopy};
+use diia_qr_projections::verification::{CopyVerification, IssuedCopy};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
 use super::problem::ApiError;
 use super::AppState;
-use crate::engine::EngineError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,15 +35,11 @@ fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, ApiError> {
 pub async fn verify(State(s): State<AppState>, ApiJson(b): ApiJson<VerificationBody>) -> Result<Json<CopyVerification>, ApiError> {
     let pdf = decode("pdf_base64", &b.pdf_base64)?;
     let p7s = decode("p7s_base64", &b.p7s_base64)?;
-    let result = verify_copy(&s.engine.pool, &pdf, &p7s, &s.trust_anchors, b.presented_by.as_deref()).await.map_err(EngineError::from)?;
-    Ok(Json(result))
+    Ok(Json(s.engine.verify_copy(&pdf, &p7s, b.presented_by.as_deref()).await?))
 }
 
 pub async fn issued_copy(State(s): State<AppState>, ApiPath(copy_id): ApiPath<Uuid>) -> Result<Json<IssuedCopy>, ApiError> {
-    match issued_copy_by_id(&s.engine.pool, copy_id).await.map_err(EngineError::from)? {
-        Some(copy) => Ok(Json(copy)),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "copy-not-found", "копії з таким ідентифікатором не видавали")),
-    }
+    Ok(Json(s.engine.issued_copy(copy_id).await?))
 }
 
 pub async fn page() -> Html<&'static str> {

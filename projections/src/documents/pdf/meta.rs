@@ -9,7 +9,7 @@ use super::writer::deflate;
 
 /// sRGB IEC61966-2.1, version 2 profile from Debian's icc-profiles-free (zlib licence,
 /// `assets/icc/LICENSE-sRGB.txt`).
-static SRGB_ICC: &[u8] = include_bytes!("../../assets/icc/sRGB.icc");
+static SRGB_ICC: &[u8] = include_bytes!("../../../assets/icc/sRGB.icc");
 
 /// The ICC profile, zlib-compressed once per process, and its uncompressed length.
 pub(super) fn srgb_icc() -> &'static [u8] {

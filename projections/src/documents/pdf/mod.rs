@@ -19,11 +19,8 @@
 
 mod font;
 mod meta;
-mod qr;
 mod ttf;
 mod writer;
-
-pub use qr::qr_modules;
 
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
@@ -193,7 +190,6 @@ impl PdfBuilder {
     /// Wraps by advance widths at spaces (a single over-long word is broken by characters); draws lines going down from y with line height 1.3*size; returns the baseline y below the last line.
     ///
     /// `\n` starts a new line; an empty line still takes its line height.
-    #[allow(clippy::too_many_arguments)]
     pub fn paragraph(&mut self, x: f32, y: f32, max_width: f32, size: f32, weight: FontWeight, color: Rgb, text: &str) -> f32 {
         let line_height = LINE_HEIGHT * size;
         let mut baseline = y;
@@ -505,16 +501,13 @@ mod tests {
         pdf.finish().expect("PDF is written")
     }
 
-    /// Runs an external tool with `input` on stdin. `None` when the tool is not
-    /// installed — which fails the test under CI and only skips that check locally.
-    fn run_tool(tool: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
+    /// Runs an external tool with `input` on stdin. A missing tool fails the test.
+    fn run_tool(tool: &str, args: &[&str], input: &[u8]) -> (bool, String) {
         let child = Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                assert!(std::env::var_os("CI").is_none(), "`{tool}` is required under CI (install poppler-utils and qpdf)");
-                eprintln!("note: `{tool}` not installed, skipping that check");
-                return None;
+                panic!("`{tool}` is not installed: scripts/setup-machine installs every tool the tests use")
             }
             Err(e) => panic!("cannot run {tool}: {e}"),
         };
@@ -526,11 +519,11 @@ mod tests {
         let _ = writer.join();
         let mut text = String::from_utf8(output.stdout).expect("tool prints UTF-8");
         text.push_str(&String::from_utf8_lossy(&output.stderr));
-        Some((output.status.success(), text))
+        (output.status.success(), text)
     }
 
     /// Runs a tool that needs a file path (qpdf, pdffonts, pdfinfo read no stdin).
-    fn run_tool_on_file(tool: &str, args: &[&str], pdf: &[u8]) -> Option<(bool, String)> {
+    fn run_tool_on_file(tool: &str, args: &[&str], pdf: &[u8]) -> (bool, String) {
         let path = std::env::temp_dir().join(format!(
             "pdf-test-{}-{}-{tool}.pdf",
             std::process::id(),
@@ -562,7 +555,7 @@ mod tests {
     #[test]
     fn pdftotext_extracts_the_ukrainian_text_exactly() {
         let bytes = sample();
-        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes);
         assert!(ok, "pdftotext failed: {text}");
         let text = squash_whitespace(&text);
         assert!(text.contains("Підтвердження бронювання"), "{text}");
@@ -575,14 +568,14 @@ mod tests {
 
     #[test]
     fn qpdf_check_passes() {
-        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &sample()) else { return };
+        let (ok, out) = run_tool_on_file("qpdf", &["--check"], &sample());
         assert!(ok, "qpdf --check failed:\n{out}");
         assert!(out.contains("No syntax or stream encoding errors"), "{out}");
     }
 
     #[test]
     fn pdffonts_reports_embedded_subsets_with_unicode() {
-        let Some((ok, out)) = run_tool_on_file("pdffonts", &[], &sample()) else { return };
+        let (ok, out) = run_tool_on_file("pdffonts", &[], &sample());
         assert!(ok, "pdffonts failed:\n{out}");
         // Columns: name, type (may contain spaces), encoding, emb, sub, uni, object, generation.
         let rows: Vec<Vec<&str>> = out.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| r.len() >= 8).collect();
@@ -602,7 +595,7 @@ mod tests {
 
     #[test]
     fn info_title_is_unicode() {
-        let Some((ok, out)) = run_tool_on_file("pdfinfo", &[], &sample()) else { return };
+        let (ok, out) = run_tool_on_file("pdfinfo", &[], &sample());
         assert!(ok, "{out}");
         assert!(out.contains("Копія документа № 5 — Ґудзь"), "{out}");
         assert!(out.contains("Diia.QR"), "{out}");
@@ -639,7 +632,7 @@ mod tests {
         // DejaVu Sans has no CJK or emoji glyphs.
         pdf.text(50.0, 700.0, 12.0, FontWeight::Regular, BLACK, "Знак 中 і 😀 кінець");
         let bytes = pdf.finish().expect("PDF is written");
-        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes);
         assert!(ok, "{text}");
         assert_eq!(squash_whitespace(&text), "Знак 中 і 😀 кінець");
     }
@@ -654,7 +647,7 @@ mod tests {
         let bytes = pdf.finish().expect("PDF is written");
         let plain = String::from_utf8_lossy(&bytes);
         assert_eq!(plain.matches("/FontFile2").count(), 1);
-        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes);
         assert!(ok, "{text}");
         assert_eq!(squash_whitespace(&text), "Перша сторінка Друга сторінка");
         assert_eq!(text.matches('\u{c}').count(), 2, "two pages");
@@ -665,7 +658,7 @@ mod tests {
         let bytes = PdfBuilder::new("", created()).finish().expect("PDF is written");
         assert!(bytes.starts_with(b"%PDF-"));
         assert!(!String::from_utf8_lossy(&bytes).contains("/FontFile2"));
-        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &bytes) else { return };
+        let (ok, out) = run_tool_on_file("qpdf", &["--check"], &bytes);
         assert!(ok, "{out}");
     }
 
@@ -735,7 +728,7 @@ mod tests {
         let plain = String::from_utf8_lossy(&pdf.finish().expect("PDF is written")).into_owned();
         assert!(plain.contains(&format!("/ID [<{0}> <{0}>]", "AB".repeat(16))), "{plain}");
 
-        let Some((ok, out)) = run_tool_on_file("pdfinfo", &["-meta"], &bytes) else { return };
+        let (ok, out) = run_tool_on_file("pdfinfo", &["-meta"], &bytes);
         assert!(ok, "{out}");
         assert!(out.contains("<pdfaid:part>2</pdfaid:part>"), "{out}");
     }
@@ -756,7 +749,7 @@ mod tests {
         let page = &pdf.pages[0];
         assert_eq!(page, "q\n10 0 0 -10 10 50 cm 0 0 0 rg\n0 0 2 1 re\n1 1 2 1 re\n0 2 1 1 re\n2 2 1 1 re\nf\nQ\n");
         let bytes = pdf.finish().expect("PDF is written");
-        let Some((ok, out)) = run_tool_on_file("qpdf", &["--check"], &bytes) else { return };
+        let (ok, out) = run_tool_on_file("qpdf", &["--check"], &bytes);
         assert!(ok, "{out}");
     }
 
@@ -777,7 +770,7 @@ mod tests {
             3 + 1 + 1,
             "one font (program, CIDToGIDMap, ToUnicode), the ICC profile and the long page"
         );
-        let Some((ok, text)) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes) else { return };
+        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes);
         assert!(ok, "{text}");
         assert_eq!(text.matches("Довга сторінка, рядок за рядком").count(), 140);
     }

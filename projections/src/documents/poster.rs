@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use diia_qr_domain::documents::DocumentType;
 
-use crate::pdf::{FontWeight, PdfBuilder, PdfError, Rgb, A4_HEIGHT, A4_WIDTH};
-use crate::qr::{QrError, QrMatrix, QUIET_ZONE};
+use super::pdf::{FontWeight, PdfBuilder, PdfError, Rgb, A4_HEIGHT, A4_WIDTH};
+use super::qr::{QrError, QrMatrix, QUIET_ZONE};
 
 /// What a poster shows.
 #[derive(Debug, Clone)]

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use diia_qr::citizen_services::{demo_citizens, DemoCitizen};
+use diia_qr::app::dev_services::{demo_citizens, DemoCitizen};
+use diia_qr::app::offer::{offer_sha256, OFFER_VERSION};
+use diia_qr::app::{Engine, NewService, PartnerIdentity};
 use diia_qr::config::{Config, MailConfig};
-use diia_qr::engine::{poster_content, Engine, PartnerIdentity, OFFER_VERSION};
 use diia_qr::startup::Application;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType as T;
@@ -16,7 +17,6 @@ use diia_qr_domain::identifiers::Edrpou;
 use diia_qr_domain::partner::{Head, PartnerKind};
 use diia_qr_domain::service::LegalBasis;
 use diia_qr_domain::share_request::{DocumentChoice, ShareStatus};
-use diia_qr_projections::poster::{poster_pdf, poster_svg};
 use uuid::Uuid;
 
 fn step(text: &str) {
@@ -76,7 +76,7 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     engine.register_partner(&who).await?;
     step(&format!("Партнер «{}» увійшов із КЕП керівника ({}) і зареєструвався", who.organisation_name, who.head.full_name));
     engine.fill_profile(&who, "director@palazzo.example", "+380 67 123 45 67", "123456789").await?;
-    engine.accept_offer(&who, OFFER_VERSION, &diia_qr::engine::offer_sha256()).await?;
+    engine.accept_offer(&who, OFFER_VERSION, &offer_sha256()).await?;
     engine.sign_accession_application(&who).await?;
     step("Профіль заповнено, оферту прийнято, заяву про приєднання підписано — тепер це партнер");
 
@@ -124,15 +124,20 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     ];
     let mut links = Vec::new();
     for (i, (names, documents, retention, why)) in services.into_iter().enumerate() {
-        let service_id = engine.create_service(&who, branch_id, names, documents.clone(), basis(why), retention).await?;
+        let service = NewService {
+            branch_id,
+            names: names.to_string(),
+            documents: documents.clone(),
+            legal_basis: basis(why),
+            retention_days: retention,
+        };
+        let service_id = engine.create_service(&who, service).await?;
         let qr = engine.issue_qr(&who, service_id).await?;
         let file = out.join(format!("qr-{}.svg", i + 1));
-        std::fs::write(&file, diia_qr_projections::qr::qr_svg(&qr.link)?)?;
-        std::fs::write(out.join(format!("qr-{}.png", i + 1)), diia_qr_projections::qr::qr_png(&qr.link, 10)?)?;
-        let (_, snapshot) = engine.poster(&who, service_id).await?;
-        let poster = poster_content(&qr, &snapshot);
-        std::fs::write(out.join(format!("poster-{}.pdf", i + 1)), poster_pdf(&poster, chrono::Utc::now())?)?;
-        std::fs::write(out.join(format!("poster-{}.svg", i + 1)), poster_svg(&poster)?)?;
+        std::fs::write(&file, engine.qr_svg(&who, service_id).await?.bytes)?;
+        std::fs::write(out.join(format!("qr-{}.png", i + 1)), engine.qr_png(&who, service_id, 10).await?.bytes)?;
+        std::fs::write(out.join(format!("poster-{}.pdf", i + 1)), engine.poster_pdf(&who, service_id).await?.bytes)?;
+        std::fs::write(out.join(format!("poster-{}.svg", i + 1)), engine.poster_svg(&who, service_id).await?.bytes)?;
         step(&format!(
             "Послуга «{names}» ({} док.) — QR {} (також PNG і плакат PDF/SVG), код {}: {}",
             documents.len(),

@@ -23,8 +23,8 @@ use ttf_parser::{Face, GlyphId};
 use super::writer::{deflate, Writer};
 use super::{FontWeight, PdfError};
 
-static REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-static BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// The characters every process embeds, as inclusive ranges, in CID order.
 const REPERTOIRE_RANGES: &[(char, char)] = &[

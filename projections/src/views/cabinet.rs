@@ -12,8 +12,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::event_log::StoredEvent;
-use crate::follower::{Projection, ProjectionError};
+use crate::log::{Projection, ProjectionError, StoredEvent};
 
 pub struct CabinetViews;
 
@@ -263,25 +262,14 @@ pub async fn short_code_target(pool: &PgPool, short_code: &str) -> Result<Option
         .await
 }
 
-/// Counts a refused scan (best effort: a counter must never fail a scan).
-pub async fn count_refused_scan(pool: &PgPool, service_id: Option<Uuid>, reason: &str) {
-    let result = sqlx::query(
-        "INSERT INTO qr_scan_refusals (service_id, reason, refusals) VALUES ($1, $2, 1)
-         ON CONFLICT (service_id, reason) DO UPDATE SET refusals = qr_scan_refusals.refusals + 1, last_refused_at = now()",
+/// Open requests whose time ran out by `now`: the expiry sweep's work list.
+pub async fn open_shares_expiring_by(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT share_request_id FROM share_requests_view
+          WHERE status IN ('opened', 'photo_verified', 'consented') AND expires_at <= $1 LIMIT $2",
     )
-    .bind(service_id.unwrap_or(Uuid::nil()))
-    .bind(reason)
-    .execute(pool)
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, reason, "refused scan not counted");
-    }
-}
-
-/// Refused scans of one service, by reason.
-pub async fn refused_scans_of(pool: &PgPool, service_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT reason, refusals FROM qr_scan_refusals WHERE service_id = $1 ORDER BY reason")
-        .bind(service_id)
-        .fetch_all(pool)
-        .await
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }

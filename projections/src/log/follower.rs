@@ -10,7 +10,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
 
-use crate::event_log::{read_after, LogPosition, StoredEvent};
+use super::reader::{read_after, LogPosition, StoredEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -7,12 +7,13 @@
 //! kept, its id — and a QR code with the link that verifies it.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Europe::Kyiv;
 use diia_qr_domain::documents::{DocumentField, DocumentType, HeldDocument};
 use qrcode::EcLevel;
 use uuid::Uuid;
 
-use crate::pdf::{qr_modules, FontWeight, PdfBuilder, PdfError, Rgb, A4_HEIGHT, A4_WIDTH};
+use super::pdf::{FontWeight, PdfBuilder, PdfError, Rgb, A4_HEIGHT, A4_WIDTH};
+use super::qr::matrix::qr_modules;
+use super::wording::{days_uk, kyiv_time};
 
 /// Everything a copy shows besides the document itself.
 #[derive(Debug, Clone)]
@@ -32,22 +33,6 @@ pub struct CopyContext<'a> {
 pub fn copy_id(share_request_id: Uuid, document: &HeldDocument) -> Uuid {
     let name = format!("{}:{}", document.document_type.code(), document.document_id);
     Uuid::new_v5(&share_request_id, name.as_bytes())
-}
-
-/// "26.11.2026 12:00:05 (за київським часом, UTC+02:00)".
-pub fn kyiv_time(t: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Kyiv);
-    format!("{} (за київським часом, UTC{})", local.format("%d.%m.%Y %H:%M:%S"), local.format("%:z"))
-}
-
-/// "30 днів", "1 день", "3 дні": Ukrainian plural forms.
-pub fn days_uk(n: u32) -> String {
-    let word = match (n % 10, n % 100) {
-        (1, r) if r != 11 => "день",
-        (2..=4, r) if !(12..=14).contains(&r) => "дні",
-        _ => "днів",
-    };
-    format!("{n} {word}")
 }
 
 /// The copy's file name stem: the document type and a short id, ASCII only for mail clients.
@@ -518,9 +503,8 @@ mod tests {
     }
 
     /// Runs a tool, with `file` (if any) written to a temporary file whose path replaces the
-    /// argument `{pdf}` (or is appended); `None` when the tool is not installed, which fails
-    /// under CI and only skips that check locally.
-    fn run_tool(tool: &str, args: &[&str], file: Option<&[u8]>) -> Option<(bool, String)> {
+    /// argument `{pdf}` (or is appended). A missing tool fails the test: nothing is skipped.
+    fn run_tool(tool: &str, args: &[&str], file: Option<&[u8]>) -> (bool, String) {
         let path = std::env::temp_dir().join(format!(
             "copy-test-{}-{}-{tool}.pdf",
             std::process::id(),
@@ -540,12 +524,10 @@ mod tests {
             Ok(o) => {
                 let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
                 text.push_str(&String::from_utf8_lossy(&o.stderr));
-                Some((o.status.success(), text))
+                (o.status.success(), text)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                assert!(std::env::var_os("CI").is_none(), "`{tool}` is required under CI (install poppler-utils, qpdf and zbar-tools)");
-                eprintln!("note: `{tool}` not installed, skipping that check");
-                None
+                panic!("`{tool}` is not installed: scripts/setup-machine installs every tool the tests use")
             }
             Err(e) => panic!("cannot run {tool}: {e}"),
         }
@@ -560,27 +542,10 @@ mod tests {
         s.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
-    fn text_of(pdf: &[u8]) -> Option<String> {
-        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-raw", "{pdf}", "-"], Some(pdf))?;
+    fn text_of(pdf: &[u8]) -> String {
+        let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-raw", "{pdf}", "-"], Some(pdf));
         assert!(ok, "pdftotext failed: {text}");
-        Some(squash(&text))
-    }
-
-    #[test]
-    fn kyiv_time_shows_the_offset_in_winter_and_summer() {
-        let winter = DateTime::parse_from_rfc3339("2026-11-26T10:00:05Z").unwrap().with_timezone(&Utc);
-        assert_eq!(kyiv_time(winter), "26.11.2026 12:00:05 (за київським часом, UTC+02:00)");
-        let summer = DateTime::parse_from_rfc3339("2026-07-01T10:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(kyiv_time(summer), "01.07.2026 13:00:00 (за київським часом, UTC+03:00)");
-    }
-
-    #[test]
-    fn ukrainian_plurals_of_days() {
-        assert_eq!(days_uk(1), "1 день");
-        assert_eq!(days_uk(3), "3 дні");
-        assert_eq!(days_uk(11), "11 днів");
-        assert_eq!(days_uk(22), "22 дні");
-        assert_eq!(days_uk(30), "30 днів");
+        squash(&text)
     }
 
     #[test]
@@ -601,7 +566,8 @@ mod tests {
             // The fixed text and the seeded data stay within the cached repertoire.
             let plain = String::from_utf8_lossy(&pdf);
             assert_eq!(plain.matches("/FontFile2").count(), 2, "{code}");
-            if let Some((ok, out)) = run_tool("qpdf", &["--check"], Some(&pdf)) {
+            {
+                let (ok, out) = run_tool("qpdf", &["--check"], Some(&pdf));
                 assert!(ok && out.contains("No syntax or stream encoding errors"), "{code}: qpdf --check:\n{out}");
             }
         }
@@ -611,7 +577,7 @@ mod tests {
     fn every_document_type_shows_its_title_fields_and_facts_as_text() {
         for document in samples() {
             let pdf = render(&document);
-            let Some(text) = text_of(&pdf) else { return };
+            let text = text_of(&pdf);
             let code = document.document_type.code();
             let mut expected: Vec<String> = vec![
                 document.document_type.title_uk().to_owned(),
@@ -642,7 +608,7 @@ mod tests {
         let fields: Vec<(&str, &str)> = names.iter().map(|n| ("Прізвище, ім'я", *n)).collect();
         let document = doc(DocumentType::InternalPassport, "000000001", "ID-картка", &fields);
         let pdf = render(&document);
-        let Some(text) = text_of(&pdf) else { return };
+        let text = text_of(&pdf);
         for name in names {
             assert!(text.contains(name), "{name:?} missing from:\n{text}");
         }
@@ -661,11 +627,12 @@ mod tests {
         // Both faces needed a subset of their own: the tags differ from the cached ones.
         let cached = String::from_utf8_lossy(&render(&samples()[0])).matches("+DejaVuSans").count();
         assert!(cached > 0 && plain.matches("+DejaVuSans").count() > 0);
-        let Some(text) = text_of(&pdf) else { return };
+        let text = text_of(&pdf);
         for s in ["Παπαδόπουλος", "Ǆemal 中 😀", "Қарағанды"] {
             assert!(text.contains(s), "{s:?} missing from:\n{text}");
         }
-        if let Some((ok, out)) = run_tool("qpdf", &["--check"], Some(&pdf)) {
+        {
+            let (ok, out) = run_tool("qpdf", &["--check"], Some(&pdf));
             assert!(ok, "{out}");
         }
     }
@@ -673,7 +640,7 @@ mod tests {
     #[test]
     fn fonts_are_embedded_subsets_with_unicode_maps() {
         let pdf = render(&samples()[0]);
-        let Some((ok, out)) = run_tool("pdffonts", &[], Some(&pdf)) else { return };
+        let (ok, out) = run_tool("pdffonts", &[], Some(&pdf));
         assert!(ok, "pdffonts failed:\n{out}");
         let rows: Vec<Vec<&str>> = out.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| r.len() >= 8).collect();
         assert_eq!(rows.len(), 2, "{out}");
@@ -696,19 +663,19 @@ mod tests {
         let id = copy_id(Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef), &samples()[0]);
         let hex = id.simple().to_string().to_uppercase();
         assert!(plain.contains(&format!("/ID [<{hex}> <{hex}>]")), "trailer without the copy's id");
-        let Some((ok, out)) = run_tool("pdfinfo", &["-meta"], Some(&pdf)) else { return };
+        let (ok, out) = run_tool("pdfinfo", &["-meta"], Some(&pdf));
         assert!(ok, "{out}");
         assert!(out.contains("<pdfaid:part>2</pdfaid:part>"), "{out}");
         assert!(out.contains("Копія: Паспорт громадянина України (ID-картка)"), "{out}");
-        let Some((ok, out)) = run_tool("pdfinfo", &[], Some(&pdf)) else { return };
+        let (ok, out) = run_tool("pdfinfo", &[], Some(&pdf));
         assert!(ok, "{out}");
         assert_eq!(info_field(&out, "Page size"), Some("595.28 x 841.89 pts (A4)"), "{out}");
         assert_eq!(info_field(&out, "Pages"), Some("1"), "{out}");
     }
 
     /// pikepdf's PDF/A validator (built from veraPDF's rules) approves every copy as PDF/A-2b.
-    /// It is a Python package (`pip install pikepdf`, 10.18 or later): without it the check is
-    /// skipped, under CI too.
+    /// It is a Python package (`pikepdf[pdfa]`, which scripts/setup-machine installs); without
+    /// it the test fails.
     #[test]
     fn pikepdf_validates_every_copy_as_pdf_a_2b() {
         let script = "import sys\n\
@@ -719,11 +686,8 @@ mod tests {
             sys.exit(0 if r.passed else 1)\n";
         for document in samples() {
             let pdf = render(&document);
-            let Some((ok, out)) = run_tool("python3", &["-c", script, "{pdf}"], Some(&pdf)) else { return };
-            if out.contains("no pikepdf.pdfa") {
-                eprintln!("note: pikepdf (with pikepdf.pdfa) not installed, skipping the PDF/A validation");
-                return;
-            }
+            let (ok, out) = run_tool("python3", &["-c", script, "{pdf}"], Some(&pdf));
+            assert!(!out.contains("no pikepdf.pdfa"), "pikepdf.pdfa is not installed: scripts/setup-machine installs pikepdf[pdfa]");
             assert!(ok, "{}: {out}", document.document_type);
         }
     }
@@ -737,16 +701,14 @@ mod tests {
             let pdf_path = dir.join("copy.pdf");
             std::fs::write(&pdf_path, &pdf).unwrap();
             let prefix = dir.join("page");
-            let Some((ok, out)) = run_tool(
+            let (ok, out) = run_tool(
                 "pdftoppm",
                 &["-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", pdf_path.to_str().unwrap(), prefix.to_str().unwrap()],
                 None,
-            ) else {
-                return;
-            };
+            );
             assert!(ok, "{out}");
             let png = dir.join("page.png");
-            let Some((ok, out)) = run_tool("zbarimg", &["--raw", "-q", png.to_str().unwrap()], None) else { return };
+            let (ok, out) = run_tool("zbarimg", &["--raw", "-q", png.to_str().unwrap()], None);
             let _ = std::fs::remove_dir_all(&dir);
             assert!(ok, "zbarimg found no code: {out}");
             // zbarimg may print a D-Bus warning besides the code.
@@ -763,12 +725,13 @@ mod tests {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(l, v)| (l.as_str(), v.as_str())).collect();
         for t in DocumentType::ALL {
             let pdf = render(&doc(t, "", "", &fields));
-            let Some(text) = text_of(&pdf) else { continue };
+            let text = text_of(&pdf);
             for (label, value) in &fields {
                 assert!(text.contains(&squash(label)) && text.contains(&squash(value)), "{t}: {label}");
             }
             assert!(text.contains("Копію сформовано") && text.contains(URL), "{t}");
-            if let Some((ok, out)) = run_tool("pdfinfo", &[], Some(&pdf)) {
+            {
+                let (ok, out) = run_tool("pdfinfo", &[], Some(&pdf));
                 assert!(ok, "{out}");
                 assert!(info_field(&out, "Pages").and_then(|p| p.parse::<u32>().ok()).is_some_and(|p| p >= 2), "{t}: {out}");
             }

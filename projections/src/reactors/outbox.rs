@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::event_log::StoredEvent;
-use crate::follower::{Projection, ProjectionError};
+use crate::log::{Projection, ProjectionError, StoredEvent};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -21,10 +21,11 @@ use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::codes::sha256_hex;
-use crate::copies::{copy_id, days_uk, file_stem, kyiv_time, render_copy, CopyContext};
-use crate::mailer::{MailError, MailTransport};
-use crate::outbox::MailJob;
+use super::mailer::{MailError, MailTransport};
+use super::outbox::MailJob;
+use crate::digest::sha256_hex;
+use crate::documents::copies::{copy_id, file_stem, render_copy, CopyContext};
+use crate::documents::wording::{days_uk, kyiv_time};
 use crate::seal::Seal;
 
 /// Records what became of a share's copies: on the ShareRequest aggregate, in the application.

@@ -1,0 +1,155 @@
+//! The citizen's use cases, as the Diia app calls them: scan (or type) a QR, see what it asks
+//! for, choose documents, pass photo verification, consent with Diia.Signature, send or decline,
+//! and the sharing history.
+
+use diia_qr_domain::identifiers::Rnokpp;
+use diia_qr_domain::share_request::{
+    DocumentChoice, RegistryError, ScanError, ShareRequest, ShareRequestCommand, ShareSnapshot, ShareStatus,
+};
+use diia_qr_projections::counters;
+use diia_qr_projections::views::cabinet::{self, ShareRow};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::qr_tokens::{token_digest, QrTokens, Scanned};
+use super::store::Actor;
+use super::{Engine, EngineError};
+
+/// One line of the citizen's history: the share and the label the app shows for it.
+#[derive(Debug, Serialize)]
+pub struct ShareHistoryEntry {
+    pub label: &'static str,
+    pub share: ShareRow,
+}
+
+impl Engine {
+    /// Refuses a citizen the registries do not know.
+    pub async fn known_citizen(&self, citizen: &Rnokpp) -> Result<(), EngineError> {
+        match self.registry.documents_of(citizen).await {
+            Ok(_) => Ok(()),
+            Err(RegistryError::UnknownCitizen) => Err(EngineError::not_found("citizen-unknown", "громадянина не знайдено в реєстрах")),
+            Err(RegistryError::Unavailable(e)) => Err(EngineError::Unavailable(e)),
+        }
+    }
+
+    /// The QR token a citizen scanned or typed. A short code is looked up in the short-code view
+    /// only to find the service and version; the token is then rebuilt and checked against the
+    /// Service aggregate like any other, so a stale view cannot admit a revoked QR.
+    async fn resolve_scanned(&self, scanned: &str) -> Result<String, EngineError> {
+        match Scanned::parse(scanned) {
+            Scanned::Token(token) => Ok(token),
+            Scanned::ShortCode(code) => match cabinet::short_code_target(&self.pool, &code).await? {
+                Some((service_id, qr_version)) => Ok(self.qr_tokens.token(service_id, qr_version as u32)),
+                None => Err(EngineError::rule(&ScanError::UnknownQr)),
+            },
+        }
+    }
+
+    /// What a QR token leads to, checked by every scan rule; the service id when the token names one.
+    pub(super) async fn snapshot_for_token(&self, token: &str) -> (Option<Uuid>, Result<ShareSnapshot, EngineError>) {
+        let Some(service_id) = QrTokens::service_of(token) else {
+            return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
+        };
+        let snapshot = async {
+            let service = self.services.load(service_id).await?;
+            let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
+                return Err(EngineError::rule(&ScanError::UnknownQr));
+            };
+            let branch = self.branches.load(branch_id).await?;
+            let partner = self.partners.load(partner_id).await?;
+            ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e))
+        };
+        (Some(service_id), snapshot.await)
+    }
+
+    /// The full QR link a printed short code stands for.
+    pub async fn qr_link_for_short_code(&self, typed: &str) -> Result<String, EngineError> {
+        let Scanned::ShortCode(code) = Scanned::parse(typed) else {
+            return Err(EngineError::rule(&ScanError::UnknownQr));
+        };
+        let token = self.resolve_scanned(&code).await?;
+        Ok(self.qr_tokens.link_of(&token))
+    }
+
+    /// What a QR shows before anyone scans it in the app: the landing page of its link.
+    pub async fn preview_qr(&self, scanned: &str) -> Result<ShareSnapshot, EngineError> {
+        let token = self.resolve_scanned(scanned).await?;
+        self.snapshot_for_token(&token).await.1
+    }
+
+    /// Resolves a scanned QR into a new share request. Refused scans are counted per service and
+    /// reason.
+    pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<Uuid, EngineError> {
+        let (service_id, snapshot) = match self.resolve_scanned(scanned).await {
+            Ok(token) => self.snapshot_for_token(&token).await,
+            Err(e) => (None, Err(e)),
+        };
+        let snapshot = match snapshot {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(code) = e.rule_code() {
+                    counters::count_refused_scan(&self.pool, service_id, code).await;
+                }
+                return Err(e);
+            }
+        };
+        let share_request_id = Uuid::new_v4();
+        let now = self.clock.now();
+        let command = ShareRequestCommand::Open {
+            share_request_id,
+            citizen: citizen.clone(),
+            snapshot,
+            opened_at: now,
+            expires_at: now + self.settings.share_ttl,
+        };
+        self.shares.execute(share_request_id, command, &Actor::citizen(citizen), now).await?;
+        Ok(share_request_id)
+    }
+
+    /// A citizen's own request; someone else's is "not found", never "forbidden".
+    pub async fn share_request(&self, citizen: &Rnokpp, id: Uuid) -> Result<ShareRequest, EngineError> {
+        let share = self.shares.load(id).await?;
+        if share.citizen() != Some(citizen) {
+            return Err(EngineError::not_found("share-not-found", "запит не знайдено"));
+        }
+        Ok(share)
+    }
+
+    async fn citizen_command(&self, citizen: &Rnokpp, id: Uuid, command: ShareRequestCommand) -> Result<(), EngineError> {
+        self.share_request(citizen, id).await?;
+        self.shares.execute(id, command, &Actor::citizen(citizen), self.clock.now()).await
+    }
+
+    pub async fn choose_documents(&self, citizen: &Rnokpp, id: Uuid, choices: Vec<DocumentChoice>) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::ChooseDocuments { choices, at: self.clock.now() }).await
+    }
+
+    pub async fn verify_photo(&self, citizen: &Rnokpp, id: Uuid, photo: Vec<u8>) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::VerifyPhoto { photo, at: self.clock.now() }).await
+    }
+
+    pub async fn confirm(&self, citizen: &Rnokpp, id: Uuid, code: &str) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::Confirm { code: code.to_string(), at: self.clock.now() }).await
+    }
+
+    pub async fn send(&self, citizen: &Rnokpp, id: Uuid) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::Send { at: self.clock.now() }).await
+    }
+
+    pub async fn decline(&self, citizen: &Rnokpp, id: Uuid) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::Decline { at: self.clock.now() }).await
+    }
+
+    /// The citizen's latest shares (at most 200), newest first, each with the app's label.
+    pub async fn history(&self, citizen: &Rnokpp) -> Result<Vec<ShareHistoryEntry>, EngineError> {
+        let rows = cabinet::history_of(&self.pool, citizen.as_str(), 200).await?;
+        Ok(rows
+            .into_iter()
+            .map(|share| {
+                let label = serde_json::from_value::<ShareStatus>(serde_json::Value::String(share.status.clone()))
+                    .map_or("В обробці", |s| s.history_label_uk());
+                ShareHistoryEntry { label, share }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,63 @@
+//! What the application layer answers when a use case does not succeed. Each variant says what
+//! kind of failure it is; `http::problem` maps them to statuses without reading codes.
+
+use cqrs_es::AggregateError;
+use diia_qr_domain::{RuleKind, RuleViolation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A rule refused the command (or a query found nothing the caller may see).
+    #[error("{message}")]
+    Rule { code: &'static str, kind: RuleKind, diia_code: Option<u32>, message: String },
+    /// Another command changed the aggregate first (optimistic concurrency).
+    #[error("запит змінено іншою дією одночасно з вашою; оновіть дані і спробуйте ще раз")]
+    Conflict,
+    #[error("сховище подій тимчасово недоступне: {0}")]
+    Unavailable(String),
+    #[error("внутрішня помилка: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub fn rule(e: &impl RuleViolation) -> Self {
+        Self::Rule { code: e.code(), kind: e.kind(), diia_code: e.diia_code(), message: e.to_string() }
+    }
+
+    /// Nothing the caller may see has this id; someone else's is "not found" too, never "forbidden".
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Rule { code, kind: RuleKind::NotFound, diia_code: None, message: message.into() }
+    }
+
+    /// Input that breaks a rule checked by the application layer itself (formats, versions).
+    pub fn invalid(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Rule { code, kind: RuleKind::Invalid, diia_code: None, message: message.to_string() }
+    }
+
+    /// The stable code of a refused rule, if this is one.
+    pub fn rule_code(&self) -> Option<&'static str> {
+        match self {
+            Self::Rule { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl<E: RuleViolation> From<AggregateError<E>> for EngineError {
+    fn from(err: AggregateError<E>) -> Self {
+        match err {
+            AggregateError::UserError(e) => Self::rule(&e),
+            AggregateError::AggregateConflict => Self::Conflict,
+            AggregateError::DatabaseConnectionError(e) => Self::Unavailable(e.to_string()),
+            AggregateError::DeserializationError(e) | AggregateError::UnexpectedError(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

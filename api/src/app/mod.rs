@@ -1,0 +1,114 @@
+//! The application layer: one method per use case, split by who calls it — `partner`, `citizen`,
+//! `operator` (and the system's own sweeps), `sign_in`, `verification`. It loads the aggregates a
+//! rule needs, hands their facts to the command, and executes it through cqrs-es on the
+//! PostgreSQL event store; queries read the views. HTTP, the CLI and the demo all go through
+//! here, and nothing else touches the database pool.
+
+mod citizen;
+pub mod clock;
+mod delivery_outcomes;
+pub mod dev_services;
+mod error;
+pub mod identity;
+pub mod offer;
+mod operator;
+mod partner;
+pub mod qr_tokens;
+pub mod sessions;
+mod sign_in;
+mod store;
+mod verification;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use diia_qr_domain::branch::{Branch, BranchServices, EmailConfirmationCodes};
+use diia_qr_domain::partner::Partner;
+use diia_qr_domain::service::Service;
+use diia_qr_domain::share_request::{DocumentRegistry, ShareRequest, ShareRequestServices};
+use diia_qr_projections::keys::KeyRing;
+use sqlx::PgPool;
+
+pub use citizen::ShareHistoryEntry;
+pub use clock::Clock;
+pub use delivery_outcomes::ShareDeliveryOutcomes;
+pub use error::EngineError;
+pub use identity::PartnerIdentity;
+pub use partner::{CurrentQr, NewService, Rendered};
+pub use qr_tokens::QrLink;
+use qr_tokens::QrTokens;
+use sessions::Sessions;
+pub use sign_in::DevPartnerSignIn;
+use store::Store;
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Base of the links printed in QR codes, e.g. `https://qr.example.ua`.
+    pub public_base_url: String,
+    /// How long a scanned request stays open.
+    pub share_ttl: Duration,
+}
+
+/// What the engine is built from: the database, the keys, the outside services and the clock.
+pub struct EngineParts {
+    pub pool: PgPool,
+    pub keys: KeyRing,
+    pub mailbox_codes: Arc<dyn EmailConfirmationCodes>,
+    pub citizen_services: ShareRequestServices,
+    /// The trust anchors that verify the copies' seal, as PEM.
+    pub ca_pem: String,
+    pub clock: Clock,
+    pub settings: EngineSettings,
+}
+
+pub struct Engine {
+    pool: PgPool,
+    partners: Store<Partner>,
+    branches: Store<Branch>,
+    services: Store<Service>,
+    shares: Store<ShareRequest>,
+    registry: Arc<dyn DocumentRegistry>,
+    qr_tokens: QrTokens,
+    sessions: Sessions,
+    ca_pem: String,
+    trust_anchors: Vec<openssl::x509::X509>,
+    clock: Clock,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    pub fn new(parts: EngineParts) -> Result<Self, openssl::error::ErrorStack> {
+        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings } = parts;
+        Ok(Self {
+            partners: Store::new(&pool, ()),
+            branches: Store::new(&pool, BranchServices { codes: mailbox_codes }),
+            services: Store::new(&pool, ()),
+            registry: citizen_services.registry.clone(),
+            shares: Store::new(&pool, citizen_services),
+            qr_tokens: QrTokens::new(&keys, &settings.public_base_url),
+            sessions: Sessions::new(&keys, clock.clone()),
+            trust_anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
+            ca_pem,
+            pool,
+            clock,
+            settings,
+        })
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Closes the database pool: the last step of a shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

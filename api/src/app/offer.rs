@@ -1,0 +1,30 @@
+//! The legal texts a partner meets: the public offer it accepts and the accession application
+//! its head signs. Acceptance records the offer's SHA-256, so a changed text cannot be passed off
+//! as the accepted one.
+
+use diia_qr_projections::digest::sha256_hex;
+
+use super::identity::PartnerIdentity;
+
+pub const OFFER_VERSION: &str = "2026-11-01";
+pub const OFFER_TEXT: &str = "Публічна оферта про надання послуги «Дія.QR» (редакція від 01.11.2026).\n\
+1. Послуга дає змогу партнеру отримувати на підтверджену електронну пошту відділення копії документів громадян, \
+засвідчені кваліфікованою електронною печаткою, за їхньою згодою, підписаною Дія.Підписом.\n\
+2. Партнер обробляє отримані персональні дані лише з метою, зазначеною в назві послуги, і не довше за вказаний строк \
+зберігання, відповідно до Закону України «Про захист персональних даних».\n\
+3. Партнер не використовує в назвах відділень і послуг позначення «Дія» та не вводить громадян в оману щодо мети запиту.\n";
+
+pub fn offer_sha256() -> String {
+    sha256_hex(OFFER_TEXT.as_bytes())
+}
+
+/// The accession application's text for this partner: what the head's КЕП signs.
+pub fn accession_application(who: &PartnerIdentity) -> String {
+    format!(
+        "Заява про приєднання до публічної оферти «Дія.QR» (редакція {OFFER_VERSION}).\nОрганізація: {}\nКод: {}\nКерівник: {}, РНОКПП {}\n",
+        who.organisation_name,
+        who.kind.registry_code(),
+        who.head.full_name,
+        who.head.rnokpp
+    )
+}

@@ -1,0 +1,280 @@
+//! The partner's use cases: onboarding, branches (and the mailbox owner's confirmation),
+//! services, QR codes with their printable forms, and the cabinet's queries.
+
+use std::collections::BTreeMap;
+
+use diia_qr_domain::branch::{BranchAddress, BranchCommand};
+use diia_qr_domain::documents::DocumentType;
+use diia_qr_domain::identifiers::{EmailAddress, PhoneNumber};
+use diia_qr_domain::partner::{OfferAcceptance, Partner, PartnerCommand, Profile};
+use diia_qr_domain::service::{BranchStanding, LegalBasis, Service, ServiceCommand};
+use diia_qr_domain::share_request::ShareSnapshot;
+use diia_qr_projections::counters;
+use diia_qr_projections::digest::sha256_hex;
+use diia_qr_projections::documents::poster::{self, PosterContent};
+use diia_qr_projections::documents::qr;
+use diia_qr_projections::views::cabinet::{self, BranchRow, ServiceRow, ShareRow};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::offer::{accession_application, offer_sha256, OFFER_VERSION};
+use super::qr_tokens::{token_digest, QrLink};
+use super::store::Actor;
+use super::{Engine, EngineError, PartnerIdentity};
+
+/// The service's current QR and how many scans of it were refused, by reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentQr {
+    #[serde(flatten)]
+    pub qr: QrLink,
+    pub refused_scans: BTreeMap<String, i64>,
+}
+
+/// A file made for download: its media type and bytes.
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+fn rendering_failed(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("не вдалося сформувати файл: {e}"))
+}
+
+/// What the printable poster of a QR shows: the scan's snapshot and the QR's links.
+fn poster_content<'a>(qr: &'a QrLink, snapshot: &'a ShareSnapshot) -> PosterContent<'a> {
+    PosterContent {
+        organisation_name: &snapshot.organisation_name,
+        branch_name: &snapshot.branch_name,
+        branch_address: &snapshot.branch_address,
+        service_names: &snapshot.service_names,
+        documents: &snapshot.documents,
+        link: &qr.link,
+        short_code: &qr.short_code,
+        short_link: &qr.short_link,
+    }
+}
+
+impl Engine {
+    // ---- onboarding ----
+
+    pub async fn register_partner(&self, who: &PartnerIdentity) -> Result<Uuid, EngineError> {
+        let id = who.partner_id();
+        let command =
+            PartnerCommand::Register { kind: who.kind.clone(), organisation_name: who.organisation_name.clone(), head: who.head.clone() };
+        self.partners.execute(id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        Ok(id)
+    }
+
+    pub async fn partner(&self, who: &PartnerIdentity) -> Result<Partner, EngineError> {
+        self.partners.load(who.partner_id()).await
+    }
+
+    pub async fn fill_profile(&self, who: &PartnerIdentity, email: &str, phone: &str, passport: &str) -> Result<(), EngineError> {
+        let email = EmailAddress::parse(email).map_err(|e| EngineError::invalid("email-invalid", e))?;
+        let phone = PhoneNumber::parse(phone).map_err(|e| EngineError::invalid("phone-invalid", e))?;
+        let profile = Profile { email, phone, passport: passport.trim().to_string() };
+        self.partner_command(who, PartnerCommand::FillProfile { profile }).await
+    }
+
+    pub async fn accept_offer(&self, who: &PartnerIdentity, version: &str, sha256: &str) -> Result<(), EngineError> {
+        if version != OFFER_VERSION || !sha256.eq_ignore_ascii_case(&offer_sha256()) {
+            let message = format!("чинна редакція оферти — {OFFER_VERSION}; ознайомтеся з нею і прийміть саме її");
+            return Err(EngineError::invalid("offer-outdated", message));
+        }
+        let offer = OfferAcceptance { version: version.to_string(), sha256: offer_sha256() };
+        self.partner_command(who, PartnerCommand::AcceptOffer { offer }).await
+    }
+
+    pub async fn sign_accession_application(&self, who: &PartnerIdentity) -> Result<(), EngineError> {
+        let application_sha256 = sha256_hex(accession_application(who).as_bytes());
+        let command = PartnerCommand::SignAccessionApplication { signer: who.head.rnokpp.clone(), application_sha256 };
+        self.partner_command(who, command).await
+    }
+
+    async fn partner_command(&self, who: &PartnerIdentity, command: PartnerCommand) -> Result<(), EngineError> {
+        self.partners.execute(who.partner_id(), command, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
+    // ---- branches ----
+
+    pub async fn create_branch(&self, who: &PartnerIdentity, name: &str, address: BranchAddress, email: &str) -> Result<Uuid, EngineError> {
+        let partner = self.partner(who).await?;
+        let branch_id = Uuid::new_v4();
+        let command = BranchCommand::Create {
+            branch_id,
+            partner_id: who.partner_id(),
+            partner_status: partner.status(),
+            name: name.to_string(),
+            address,
+            email: email.to_string(),
+            confirmation_nonce: random_token(16),
+        };
+        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        Ok(branch_id)
+    }
+
+    /// A new mailbox for a branch: copies stop until it is confirmed.
+    pub async fn change_branch_email(&self, who: &PartnerIdentity, branch_id: Uuid, email: &str) -> Result<(), EngineError> {
+        let branch = self.branches.load(branch_id).await?;
+        if branch.partner_id() != Some(who.partner_id()) {
+            return Err(EngineError::not_found("branch-not-found", "відділення не знайдено"));
+        }
+        let command = BranchCommand::ChangeEmail { email: email.to_string(), confirmation_nonce: random_token(16) };
+        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
+    /// Confirms a branch's mailbox with the code mailed to it; whoever reads that mailbox may.
+    pub async fn confirm_branch_email(&self, branch_id: Uuid, code: &str) -> Result<(), EngineError> {
+        let command = BranchCommand::ConfirmEmail { code: code.to_string() };
+        self.branches.execute(branch_id, command, &Actor::mailbox_of(branch_id), self.clock.now()).await
+    }
+
+    async fn branch_standing(&self, who: &PartnerIdentity, branch_id: Uuid) -> Result<BranchStanding, EngineError> {
+        let partner = self.partner(who).await?;
+        let branch = self.branches.load(branch_id).await?;
+        Ok(BranchStanding {
+            branch_exists: branch.exists(),
+            branch_partner_id: branch.partner_id(),
+            email_confirmed: branch.confirmed_email().is_some(),
+            partner_status: partner.status(),
+        })
+    }
+
+    pub async fn branches_of(&self, who: &PartnerIdentity) -> Result<Vec<BranchRow>, EngineError> {
+        Ok(cabinet::branches_of(&self.pool, who.partner_id()).await?)
+    }
+
+    // ---- services and their QR codes ----
+
+    pub async fn create_service(&self, who: &PartnerIdentity, service: NewService) -> Result<Uuid, EngineError> {
+        let branch = self.branch_standing(who, service.branch_id).await?;
+        let service_id = Uuid::new_v4();
+        let command = ServiceCommand::Create {
+            service_id,
+            partner_id: who.partner_id(),
+            branch_id: service.branch_id,
+            branch,
+            names: service.names,
+            documents: service.documents,
+            legal_basis: service.legal_basis,
+            retention_days: service.retention_days,
+        };
+        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        Ok(service_id)
+    }
+
+    pub async fn services_of(&self, who: &PartnerIdentity) -> Result<Vec<ServiceRow>, EngineError> {
+        Ok(cabinet::services_of(&self.pool, who.partner_id()).await?)
+    }
+
+    async fn own_service(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<Service, EngineError> {
+        let service = self.services.load(service_id).await?;
+        if service.partner_id() != Some(who.partner_id()) {
+            return Err(EngineError::not_found("service-not-found", "послугу не знайдено"));
+        }
+        Ok(service)
+    }
+
+    /// Issues the service's QR, or rotates it: the previous link stops working.
+    pub async fn issue_qr(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<QrLink, EngineError> {
+        let service = self.own_service(who, service_id).await?;
+        let branch_id = service.branch_id().ok_or_else(|| EngineError::not_found("service-not-found", "послугу не знайдено"))?;
+        let branch = self.branch_standing(who, branch_id).await?;
+        let qr_version = service.qr_version() + 1;
+        let token = self.qr_tokens.token(service_id, qr_version);
+        let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token), short_code: self.qr_tokens.short_code(&token) };
+        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        Ok(self.qr_tokens.qr_link(service_id, qr_version, &token))
+    }
+
+    /// The service's current QR link, for downloading the QR again.
+    pub async fn current_qr(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<QrLink, EngineError> {
+        let service = self.own_service(who, service_id).await?;
+        let token = self.qr_tokens.token(service_id, service.qr_version());
+        if service.qr_version() == 0 || service.check_qr_token(&token_digest(&token)).is_err() {
+            return Err(EngineError::not_found("qr-not-issued", "у послуги немає чинного QR-коду"));
+        }
+        Ok(self.qr_tokens.qr_link(service_id, service.qr_version(), &token))
+    }
+
+    /// The current QR with the counts of refused scans, for the cabinet.
+    pub async fn current_qr_with_refusals(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<CurrentQr, EngineError> {
+        let qr = self.current_qr(who, service_id).await?;
+        let refused_scans = counters::refused_scans_of(&self.pool, service_id).await?.into_iter().collect();
+        Ok(CurrentQr { qr, refused_scans })
+    }
+
+    /// The QR alone as SVG.
+    pub async fn qr_svg(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<Rendered, EngineError> {
+        let qr = self.current_qr(who, service_id).await?;
+        let svg = qr::qr_svg(&qr.link).map_err(rendering_failed)?;
+        Ok(Rendered { content_type: "image/svg+xml", bytes: svg.into_bytes() })
+    }
+
+    /// The QR alone as PNG, `scale` pixels per module (1 to 40).
+    pub async fn qr_png(&self, who: &PartnerIdentity, service_id: Uuid, scale: usize) -> Result<Rendered, EngineError> {
+        let qr = self.current_qr(who, service_id).await?;
+        let png = qr::qr_png(&qr.link, scale.clamp(1, 40)).map_err(rendering_failed)?;
+        Ok(Rendered { content_type: "image/png", bytes: png })
+    }
+
+    /// Everything the printable poster of a service's current QR shows.
+    async fn poster(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(QrLink, ShareSnapshot), EngineError> {
+        let qr = self.current_qr(who, service_id).await?;
+        let token = self.qr_tokens.token(service_id, qr.qr_version);
+        let snapshot = self.snapshot_for_token(&token).await.1?;
+        Ok((qr, snapshot))
+    }
+
+    /// The A4 poster as PDF, rendered off the async executor: it is CPU work.
+    pub async fn poster_pdf(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<Rendered, EngineError> {
+        let (qr, snapshot) = self.poster(who, service_id).await?;
+        let created = self.clock.now();
+        let pdf = tokio::task::spawn_blocking(move || poster::poster_pdf(&poster_content(&qr, &snapshot), created))
+            .await
+            .map_err(rendering_failed)?
+            .map_err(rendering_failed)?;
+        Ok(Rendered { content_type: "application/pdf", bytes: pdf })
+    }
+
+    pub async fn poster_svg(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<Rendered, EngineError> {
+        let (qr, snapshot) = self.poster(who, service_id).await?;
+        let svg = poster::poster_svg(&poster_content(&qr, &snapshot)).map_err(rendering_failed)?;
+        Ok(Rendered { content_type: "image/svg+xml", bytes: svg.into_bytes() })
+    }
+
+    pub async fn deactivate_service(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
+        self.own_service(who, service_id).await?;
+        self.services.execute(service_id, ServiceCommand::Deactivate, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
+    pub async fn revoke_qr(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
+        self.own_service(who, service_id).await?;
+        self.services.execute(service_id, ServiceCommand::RevokeQr, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
+    // ---- what was received ----
+
+    /// The latest shares the partner received (at most 200).
+    pub async fn shares_received(&self, who: &PartnerIdentity) -> Result<Vec<ShareRow>, EngineError> {
+        Ok(cabinet::shares_received_by(&self.pool, who.partner_id(), 200).await?)
+    }
+}
+
+/// A service as the partner describes it.
+pub struct NewService {
+    pub branch_id: Uuid,
+    /// One or more purposes separated by commas.
+    pub names: String,
+    pub documents: Vec<DocumentType>,
+    pub legal_basis: LegalBasis,
+    pub retention_days: u32,
+}
+
+/// A random URL-safe token of `bytes` bytes of entropy.
+fn random_token(bytes: usize) -> String {
+    use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD};
+    let mut buf = vec![0u8; bytes];
+    openssl::rand::rand_bytes(&mut buf).expect("the OS random source");
+    BASE64_URL_SAFE_NO_PAD.encode(buf)
+}

@@ -1,0 +1,222 @@
+//! The QR token scheme: what a printed QR carries, its short code, and the links built from them.
+//!
+//! A token is `base64url(service id ‖ QR version ‖ HMAC[..16])` under the QR-tokens key:
+//! unguessable (a 128-bit MAC), yet reproducible, so a partner can download its QR again at any
+//! time. The Service aggregate keeps only SHA-256 digests of the tokens it issued, so it tells
+//! rotated, revoked and forged apart. The short code is 8 Crockford base32 characters (40 bits)
+//! of a MAC over the token under its own key, printed `XXXX-XXXX`.
+
+use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD};
+use diia_qr_projections::digest::sha256_hex;
+use diia_qr_projections::keys::{KeyPurpose, KeyRing, PurposeKey};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Crockford's base32: no I, L, O or U, so a code read aloud or typed is not mistaken.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const TOKEN_BYTES: usize = 16 + 4 + 16;
+
+/// A QR link, the version of the service's QR it belongs to, and its printed short code and link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QrLink {
+    pub service_id: Uuid,
+    pub qr_version: u32,
+    pub link: String,
+    /// `XXXX-XXXX`: printed beside the QR, shown by the app after a scan.
+    pub short_code: String,
+    /// `<base>/q/XXXXXXXX`: for a phone whose camera fails.
+    pub short_link: String,
+}
+
+pub struct QrTokens {
+    token_key: PurposeKey,
+    short_code_key: PurposeKey,
+    public_base_url: String,
+}
+
+impl QrTokens {
+    pub fn new(keys: &KeyRing, public_base_url: &str) -> Self {
+        Self {
+            token_key: keys.key(KeyPurpose::QrTokens).clone(),
+            short_code_key: keys.key(KeyPurpose::QrShortCodes).clone(),
+            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The token of a service's QR version.
+    pub fn token(&self, service_id: Uuid, qr_version: u32) -> String {
+        let mut body = service_id.as_bytes().to_vec();
+        body.extend_from_slice(&qr_version.to_be_bytes());
+        let mac = self.token_key.mac(&[b"qr-token\n".as_slice(), &body].concat());
+        body.extend_from_slice(&mac[..16]);
+        BASE64_URL_SAFE_NO_PAD.encode(body)
+    }
+
+    /// The service a token names, if it has a token's shape. Whether the service issued it is
+    /// for the Service aggregate to say, by the token's digest.
+    pub fn service_of(token: &str) -> Option<Uuid> {
+        let bytes = BASE64_URL_SAFE_NO_PAD.decode(token).ok().filter(|b| b.len() == TOKEN_BYTES)?;
+        Uuid::from_slice(&bytes[..16]).ok()
+    }
+
+    /// Eight Crockford base32 characters (40 bits) of a MAC over the token.
+    pub fn short_code(&self, token: &str) -> String {
+        let mac = self.short_code_key.mac(format!("qr-short-code\n{token}").as_bytes());
+        let bits = mac[..5].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        (0..8).rev().map(|i| CROCKFORD[((bits >> (i * 5)) & 31) as usize] as char).collect()
+    }
+
+    /// The full link a token is printed as.
+    pub fn link_of(&self, token: &str) -> String {
+        format!("{}/qr/v1/{token}", self.public_base_url)
+    }
+
+    pub fn qr_link(&self, service_id: Uuid, qr_version: u32, token: &str) -> QrLink {
+        let code = self.short_code(token);
+        QrLink {
+            service_id,
+            qr_version,
+            link: self.link_of(token),
+            short_code: display_short_code(&code),
+            short_link: format!("{}/q/{code}", self.public_base_url),
+        }
+    }
+}
+
+/// What a citizen scanned or typed, before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    /// The QR's link or its bare token.
+    Token(String),
+    /// A short code, normalised, from the short link or typed by hand.
+    ShortCode(String),
+}
+
+impl Scanned {
+    /// The QR's link, the bare token, the short link `/q/XXXXXXXX` or the short code as typed.
+    pub fn parse(scanned: &str) -> Self {
+        let scanned = scanned.trim().trim_end_matches('/');
+        if let Some((_, token)) = scanned.rsplit_once("/qr/v1/") {
+            return Self::Token(token.to_string());
+        }
+        let typed = scanned.rsplit_once("/q/").map_or(scanned, |(_, code)| code);
+        match normalise_short_code(typed) {
+            Some(code) => Self::ShortCode(code),
+            None => Self::Token(scanned.to_string()),
+        }
+    }
+}
+
+/// The digest of a QR token kept in the Service aggregate: the token itself never is.
+pub fn token_digest(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+/// A short code as printed: `XXXX-XXXX`.
+pub fn display_short_code(code: &str) -> String {
+    if code.len() == 8 {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_string()
+    }
+}
+
+/// Normalises a typed short code: case, dashes and spaces ignored; O read as 0, I and L as 1.
+pub fn normalise_short_code(typed: &str) -> Option<String> {
+    let code: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (code.len() == 8 && code.bytes().all(|b| CROCKFORD.contains(&b))).then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use diia_qr_projections::keys::KeyGenerations;
+
+    use super::*;
+
+    fn tokens_with(secret: &[u8], generations: KeyGenerations) -> QrTokens {
+        QrTokens::new(&KeyRing::derive(secret, generations).unwrap(), "https://qr.example.ua/")
+    }
+    fn tokens() -> QrTokens {
+        tokens_with(b"secret", KeyGenerations::default())
+    }
+    const SERVICE: Uuid = Uuid::from_u128(0x5e);
+
+    #[test]
+    fn a_token_is_reproducible_names_its_service_and_differs_per_version() {
+        let t = tokens();
+        let token = t.token(SERVICE, 1);
+        assert_eq!(token, t.token(SERVICE, 1));
+        assert_ne!(token, t.token(SERVICE, 2));
+        assert_ne!(token, t.token(Uuid::from_u128(0x5f), 1));
+        assert_eq!(QrTokens::service_of(&token), Some(SERVICE));
+        assert_eq!(token.len(), 48, "36 bytes in base64url without padding");
+    }
+
+    #[test]
+    fn a_token_of_another_key_differs_only_in_its_mac() {
+        let ours = tokens().token(SERVICE, 1);
+        let theirs = tokens_with(b"another secret", KeyGenerations::default()).token(SERVICE, 1);
+        assert_ne!(ours, theirs);
+        assert_eq!(QrTokens::service_of(&theirs), Some(SERVICE), "the shape alone proves nothing");
+        assert_ne!(token_digest(&ours), token_digest(&theirs));
+    }
+
+    #[test]
+    fn what_is_not_a_token_names_no_service() {
+        for junk in ["", "not a token", "AAAA", &"A".repeat(47), &format!("{}x", tokens().token(SERVICE, 1))] {
+            assert_eq!(QrTokens::service_of(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn tokens_and_short_codes_survive_a_session_key_rotation() {
+        let before = tokens();
+        let after = tokens_with(b"secret", KeyGenerations { sessions: 7, ..KeyGenerations::default() });
+        let token = before.token(SERVICE, 3);
+        assert_eq!(token, after.token(SERVICE, 3));
+        assert_eq!(before.short_code(&token), after.short_code(&token));
+    }
+
+    #[test]
+    fn a_short_code_is_eight_crockford_characters_printed_in_two_halves() {
+        let t = tokens();
+        let token = t.token(SERVICE, 1);
+        let code = t.short_code(&token);
+        assert_eq!(code.len(), 8);
+        assert!(code.bytes().all(|b| CROCKFORD.contains(&b)), "{code}");
+        assert_ne!(code, t.short_code(&t.token(SERVICE, 2)));
+        let link = t.qr_link(SERVICE, 1, &token);
+        assert_eq!(link.link, format!("https://qr.example.ua/qr/v1/{token}"));
+        assert_eq!(link.short_code, format!("{}-{}", &code[..4], &code[4..]));
+        assert_eq!(link.short_link, format!("https://qr.example.ua/q/{code}"));
+    }
+
+    #[test]
+    fn typed_short_codes_forgive_case_dashes_spaces_and_look_alike_letters() {
+        assert_eq!(normalise_short_code("abcd-efgh").as_deref(), Some("ABCDEFGH"));
+        assert_eq!(normalise_short_code(" 7k3m 9q2x ").as_deref(), Some("7K3M9Q2X"));
+        assert_eq!(normalise_short_code("O1IL-0000").as_deref(), Some("01110000"));
+        assert_eq!(normalise_short_code("ABCD-EFG"), None, "seven characters");
+        assert_eq!(normalise_short_code("ABCD-EFGU"), None, "U is not in Crockford's alphabet");
+        assert_eq!(normalise_short_code("АВСD-EFGH"), None, "Cyrillic look-alikes are not Latin");
+        assert_eq!(display_short_code("ABCDEFGH"), "ABCD-EFGH");
+    }
+
+    #[test]
+    fn what_was_scanned_is_told_apart() {
+        let token = tokens().token(SERVICE, 1);
+        assert_eq!(Scanned::parse(&format!("https://qr.example.ua/qr/v1/{token}/")), Scanned::Token(token.clone()));
+        assert_eq!(Scanned::parse(&format!("  {token} ")), Scanned::Token(token));
+        assert_eq!(Scanned::parse("https://qr.example.ua/q/7K3M9Q2X"), Scanned::ShortCode("7K3M9Q2X".into()));
+        assert_eq!(Scanned::parse("7k3m-9q2x"), Scanned::ShortCode("7K3M9Q2X".into()));
+        assert_eq!(Scanned::parse("hello"), Scanned::Token("hello".into()));
+    }
+}

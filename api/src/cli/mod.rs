@@ -1,0 +1,232 @@
+//! The command line: flags and environment variables become a `Config`; each subcommand is one
+//! function. Errors print once, with their cause chain.
+
+mod demo;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use diia_qr::config::{Config, MailConfig};
+use diia_qr::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "diia-qr", version, about = "Дія.QR: копії документів громадян на пошту організації")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP API. Without DATABASE_URL it starts and owns a private PostgreSQL cluster.
+    Serve {
+        #[arg(long, env = "DIIA_QR_PORT", default_value_t = 8080)]
+        port: u16,
+        #[arg(long, env = "DIIA_QR_HOST", default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
+        data_dir: PathBuf,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Base of the links printed in QR codes.
+        #[arg(long, env = "DIIA_QR_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Send mail over SMTP (lettre URL: smtp://host:25, smtp://host:587?tls=required, smtps://user:pass@host).
+        #[arg(long, env = "DIIA_QR_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Without SMTP, mail goes to this folder as .eml files (default: DATA_DIR/outbox).
+        #[arg(long, env = "DIIA_QR_MAIL_DIR")]
+        mail_dir: Option<PathBuf>,
+        #[arg(long, env = "DIIA_QR_MAIL_FROM")]
+        mail_from: Option<String>,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
+        #[command(flatten)]
+        seal: SealArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Checks a copy offline: is COPY.p7s a valid seal over COPY.pdf, by whom, and when.
+    Verify {
+        pdf: PathBuf,
+        p7s: PathBuf,
+        /// Trust anchors (PEM); by default the development CA in DATA_DIR/pki.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
+        data_dir: PathBuf,
+    },
+    /// Runs the whole flow against a fresh embedded instance and leaves the QR, the e-mails and
+    /// the CA certificate in OUT.
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// The seal that signs copies. Without these flags, a development seal is made in DATA_DIR/pki.
+#[derive(clap::Args)]
+struct SealArgs {
+    /// The seal's private key (PEM, unencrypted); with --seal-certificate.
+    #[arg(long, env = "DIIA_QR_SEAL_KEY", requires = "seal_certificate", conflicts_with = "seal_p12")]
+    seal_key: Option<PathBuf>,
+    /// The seal's certificate (PEM); may be followed by its chain.
+    #[arg(long, env = "DIIA_QR_SEAL_CERTIFICATE", requires = "seal_key")]
+    seal_certificate: Option<PathBuf>,
+    /// The chain up to the trust anchor (PEM), if not in the certificate file.
+    #[arg(long, env = "DIIA_QR_SEAL_CHAIN")]
+    seal_chain: Option<PathBuf>,
+    /// The seal as PKCS#12 (key, certificate and chain).
+    #[arg(long, env = "DIIA_QR_SEAL_P12")]
+    seal_p12: Option<PathBuf>,
+    #[arg(long, env = "DIIA_QR_SEAL_P12_PASSWORD", default_value = "", hide_env_values = true)]
+    seal_p12_password: String,
+}
+
+impl SealArgs {
+    fn source(self) -> Option<diia_qr::config::SealKeySource> {
+        use diia_qr::config::SealKeySource;
+        match (self.seal_key, self.seal_certificate, self.seal_p12) {
+            (Some(key), Some(certificate), _) => Some(SealKeySource::Pem { key, certificate, chain: self.seal_chain }),
+            (_, _, Some(path)) => Some(SealKeySource::Pkcs12 { path, password: self.seal_p12_password }),
+            _ => None,
+        }
+    }
+}
+
+/// The generation of each key derived from the service secret. Raising one rotates that key
+/// alone: `--session-key-generation 2` ends every session and leaves printed QR codes working.
+#[derive(clap::Args)]
+struct KeyArgs {
+    #[arg(long, env = "DIIA_QR_SESSION_KEY_GENERATION", default_value_t = 1)]
+    session_key_generation: u32,
+    /// Rotating it voids every printed QR code.
+    #[arg(long, env = "DIIA_QR_QR_TOKEN_KEY_GENERATION", default_value_t = 1)]
+    qr_token_key_generation: u32,
+    /// Rotating it voids every printed short code.
+    #[arg(long, env = "DIIA_QR_SHORT_CODE_KEY_GENERATION", default_value_t = 1)]
+    short_code_key_generation: u32,
+    /// Rotating it voids mailbox codes not yet used.
+    #[arg(long, env = "DIIA_QR_MAILBOX_CODE_KEY_GENERATION", default_value_t = 1)]
+    mailbox_code_key_generation: u32,
+}
+
+impl From<KeyArgs> for diia_qr::config::KeyGenerations {
+    fn from(k: KeyArgs) -> Self {
+        Self {
+            sessions: k.session_key_generation,
+            qr_tokens: k.qr_token_key_generation,
+            qr_short_codes: k.short_code_key_generation,
+            mailbox_codes: k.mailbox_code_key_generation,
+        }
+    }
+}
+
+/// How the delivery worker retries.
+#[derive(clap::Args)]
+struct DeliveryArgs {
+    /// Attempts before a delivery is marked failed.
+    #[arg(long, env = "DIIA_QR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    delivery_max_attempts: u32,
+    /// First retry delay; doubled each attempt, with jitter.
+    #[arg(long, env = "DIIA_QR_DELIVERY_FIRST_RETRY_MS", default_value_t = 2_000)]
+    delivery_first_retry_ms: u64,
+    /// A job's lease: after a worker dies mid-delivery, another takes the job after this.
+    #[arg(long, env = "DIIA_QR_DELIVERY_LEASE_SECS", default_value_t = 90)]
+    delivery_lease_secs: u64,
+    #[arg(long, env = "DIIA_QR_SMTP_TIMEOUT_SECS", default_value_t = 20)]
+    smtp_timeout_secs: u64,
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("помилка: не вдалося запустити tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("помилка: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal, keys } => {
+            let mut config = Config::with_data_dir(data_dir);
+            config.seal = seal.source();
+            config.key_generations = keys.into();
+            config.delivery_max_attempts = delivery.delivery_max_attempts;
+            config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;
+            config.delivery_lease_secs = delivery.delivery_lease_secs;
+            config.smtp_timeout_secs = delivery.smtp_timeout_secs;
+            config.port = port;
+            config.host = host;
+            config.database_url = database_url;
+            config.public_base_url = public_url;
+            if let Some(url) = smtp_url {
+                config.mail = MailConfig::Smtp(url);
+            } else if let Some(dir) = mail_dir {
+                config.mail = MailConfig::Folder(dir);
+            }
+            if let Some(from) = mail_from {
+                config.mail_from = from;
+            }
+            let mail = match &config.mail {
+                MailConfig::Folder(dir) => format!("листи — у теку {}", dir.display()),
+                MailConfig::Smtp(_) => "листи — через SMTP".to_string(),
+            };
+            // Listen for signals before announcing the URL, so a stop request is never missed.
+            let stop = shutdown_signal()?;
+            let app = Application::build(config).await.context("не вдалося запустити Дія.QR")?;
+            println!("Дія.QR слухає на {} ({mail}). Ctrl+C — зупинити.", app.base_url());
+            stop.await;
+            // Whoever started us may have stopped reading: a closed stdout is no reason to fail.
+            let _ = writeln!(std::io::stdout(), "Зупиняюся…");
+            app.shutdown().await;
+            Ok(())
+        }
+        Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
+        Command::Verify { pdf, p7s, ca, data_dir } => {
+            let ca = ca.unwrap_or_else(|| data_dir.join("pki").join(diia_qr_projections::seal::DevPki::CA_FILE));
+            let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("не вдалося прочитати {}", p.display()));
+            let anchors =
+                openssl::x509::X509::stack_from_pem(&read(&ca)?).with_context(|| format!("{}: не PEM-сертифікати", ca.display()))?;
+            let result = diia_qr_projections::verification::check_seal(&read(&pdf)?, &read(&p7s)?, &anchors);
+            println!("{}", result.message);
+            if let Some(signer) = &result.signer {
+                println!("Підписувач: {signer}");
+            }
+            if !result.genuine {
+                anyhow::bail!("копія не пройшла перевірку ({:?})", result.verdict);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl+C or SIGTERM (what service managers and CI send). Both handlers are installed
+/// before this returns.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}

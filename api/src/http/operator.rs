@@ -1,0 +1,108 @@
+//! The service's staff: development sign-ins (standing for КЕП, Diia and staff accounts) and
+//! partner suspension.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, Session};
+use super::problem::ApiError;
+use super::AppState;
+use crate::app::sessions::OperatorRole;
+use crate::app::DevPartnerSignIn;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevPartnerSignInBody {
+    /// `legal_entity` with `edrpou`, or `sole_proprietor` (the head's РНОКПП is the code).
+    kind: String,
+    #[serde(default)]
+    edrpou: Option<String>,
+    organisation_name: String,
+    head_rnokpp: String,
+    head_full_name: String,
+}
+
+#[derive(Serialize)]
+pub struct PartnerSessionCreated {
+    token: String,
+    partner_id: Uuid,
+}
+
+#[derive(Serialize)]
+pub struct SessionCreated {
+    token: String,
+}
+
+/// Development sign-in standing for the head's КЕП: it trusts the submitted certificate fields.
+pub async fn dev_partner_session(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<DevPartnerSignInBody>,
+) -> Result<(StatusCode, Json<PartnerSessionCreated>), ApiError> {
+    let sign_in = DevPartnerSignIn {
+        kind: b.kind,
+        edrpou: b.edrpou,
+        organisation_name: b.organisation_name,
+        head_rnokpp: b.head_rnokpp,
+        head_full_name: b.head_full_name,
+    };
+    let (token, partner_id) = s.engine.dev_partner_session(sign_in)?;
+    Ok((StatusCode::CREATED, Json(PartnerSessionCreated { token, partner_id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevCitizenSignInBody {
+    rnokpp: String,
+}
+
+/// Development sign-in standing for the Diia app: any citizen the registry knows.
+pub async fn dev_citizen_session(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<DevCitizenSignInBody>,
+) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
+    let token = s.engine.dev_citizen_session(&b.rnokpp).await?;
+    Ok((StatusCode::CREATED, Json(SessionCreated { token })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevOperatorSignInBody {
+    name: String,
+}
+
+/// Development sign-in of the service's own staff.
+pub async fn dev_operator_session(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<DevOperatorSignInBody>,
+) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
+    let token = s.engine.dev_operator_session(&b.name)?;
+    Ok((StatusCode::CREATED, Json(SessionCreated { token })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuspensionBody {
+    reason: String,
+}
+
+pub async fn suspend_partner(
+    State(s): State<AppState>,
+    Session(operator): Session<OperatorRole>,
+    ApiPath(partner_id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<SuspensionBody>,
+) -> Result<StatusCode, ApiError> {
+    s.engine.suspend_partner(&operator, partner_id, &b.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn reinstate_partner(
+    State(s): State<AppState>,
+    Session(operator): Session<OperatorRole>,
+    ApiPath(partner_id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.engine.reinstate_partner(&operator, partner_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

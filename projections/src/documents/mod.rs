@@ -1,0 +1,9 @@
+//! Documents the engine draws: pure code, no IO. The PDF writer (`pdf`), the QR symbol (`qr`),
+//! a copy's page per document type (`copies`), the printable poster (`poster`), and the Ukrainian
+//! wording of times and counts they share (`wording`).
+
+pub mod copies;
+pub mod pdf;
+pub mod poster;
+pub mod qr;
+pub mod wording;

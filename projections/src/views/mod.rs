@@ -1,0 +1,4 @@
+//! Read models built from the log by projections, each written only inside the batch
+//! transaction the follower gives it, and queried by the application layer.
+
+pub mod cabinet;
