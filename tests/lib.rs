@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use diia_qr::config::{Config, MailConfig};
+use diia_qr::config::{Clock, Config, MailConfig};
 use diia_qr::embedded_pg::EmbeddedPostgres;
 use diia_qr::startup::Application;
 use reqwest::{Response, StatusCode};
@@ -47,6 +47,17 @@ pub struct TestApp {
     pub pool: PgPool,
     pub data_dir: PathBuf,
     pub mail_dir: PathBuf,
+    /// The engine's clock: `clock.advance(..)` moves time forward instead of sleeping.
+    pub clock: Clock,
+}
+
+/// A QR that works: a partner that finished onboarding, its confirmed branch and a service with
+/// an issued QR.
+pub struct LiveQr {
+    pub partner: TestPartner,
+    pub branch_id: String,
+    pub service_id: String,
+    pub link: String,
 }
 
 /// A partner that finished onboarding.
@@ -94,9 +105,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.database_url = Some(url);
     config.mail = MailConfig::Folder(mail_dir.clone());
     config.delivery_first_retry_ms = 100;
+    config.clock = Clock::shiftable();
     adjust(&mut config);
+    let clock = config.clock.clone();
     let app = Application::build(config).await.expect("the application starts");
-    TestApp { base: app.base_url(), app: Some(app), client: reqwest::Client::new(), pool, data_dir, mail_dir }
+    TestApp { base: app.base_url(), app: Some(app), client: reqwest::Client::new(), pool, data_dir, mail_dir, clock }
 }
 
 /// Polls `check` until it returns `Some`, or fails the test after `timeout`. For effects that
@@ -258,6 +271,15 @@ impl TestApp {
         .await
     }
 
+    /// A live QR in one call: the hotel «Палаццо» (ЄДРПОУ 45172831) onboarded, its branch
+    /// confirmed at `reception@palazzo.example`, and a service for `purpose` asking for `documents`.
+    pub async fn live_qr(&self, purpose: &str, documents: &[&str]) -> LiveQr {
+        let partner = self.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+        let branch_id = self.confirmed_branch(&partner, "reception@palazzo.example").await;
+        let (service_id, link) = self.service_with_qr(&partner, &branch_id, purpose, documents).await;
+        LiveQr { partner, branch_id, service_id, link }
+    }
+
     /// A service with an issued QR; returns (service id, QR link).
     pub async fn service_with_qr(&self, partner: &TestPartner, branch_id: &str, names: &str, documents: &[&str]) -> (String, String) {
         let (status, body) = self.create_service(partner, branch_id, names, documents).await;
@@ -306,6 +328,21 @@ impl TestApp {
             }
         })
         .await
+    }
+
+    /// Stops the engine and starts it again on the same database and data folder, with its
+    /// configuration changed by `adjust` (a rotated key, say).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let app = self.app.take().expect("an in-process engine");
+        let mut config = app.config.clone();
+        app.shutdown().await;
+        config.port = 0;
+        adjust(&mut config);
+        self.clock = config.clock.clone();
+        let app = Application::build(config).await.expect("the application starts again");
+        self.base = app.base_url();
+        self.app = Some(app);
+        self
     }
 
     pub async fn shutdown(mut self) {
@@ -465,6 +502,8 @@ pub async fn spawn_serve_process(
         pool,
         data_dir: data_dir.to_path_buf(),
         mail_dir: data_dir.join("outbox"),
+        // Another process keeps its own clock: this one cannot be moved.
+        clock: Clock::system(),
     };
     (app, child)
 }

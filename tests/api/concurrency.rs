@@ -1,16 +1,14 @@
 //! Optimistic concurrency: of commands racing on one aggregate, one wins and the others get a
 //! clear 409 — never a lost or a duplicated event.
 
-use diia_qr_tests::{citizens, spawn_app};
+use diia_qr_tests::{citizens, spawn_app, LiveQr};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_sends_of_one_request_send_it_once() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let LiveQr { link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let (rnokpp, code) = citizens::maryana();
     let citizen = app.citizen_session(&rnokpp).await;
     let (_, share) = app.scan(&citizen, &link).await;

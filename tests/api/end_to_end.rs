@@ -4,16 +4,15 @@
 use std::process::Command;
 use std::time::Duration;
 
-use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, unpack_mail};
+use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, unpack_mail, LiveQr};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_citizen_shares_documents_and_the_branch_mailbox_gets_signed_copies() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (service, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport", "taxpayer-card"]).await;
+    let LiveQr { partner, service_id: service, link, .. } =
+        app.live_qr("для поселення у готель", &["internal-passport", "taxpayer-card"]).await;
     assert!(link.contains("/qr/v1/"), "{link}");
 
     let (rnokpp, code) = citizens::maryana();

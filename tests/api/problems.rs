@@ -1,6 +1,6 @@
 //! Bad input gets a clear problem+json 4xx, never a 500, and writes nothing.
 
-use diia_qr_tests::{parts, spawn_app};
+use diia_qr_tests::{parts, spawn_app, LiveQr};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -81,9 +81,7 @@ async fn malformed_unknown_oversized_and_misrouted_input_is_refused_cleanly() {
 #[tokio::test]
 async fn a_citizen_never_sees_another_citizens_request() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let LiveQr { link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let owner = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
     let other = app.citizen_session(&diia_qr_tests::citizens::olha().0).await;
     let (_, share) = app.scan(&owner, &link).await;
@@ -94,5 +92,39 @@ async fn a_citizen_never_sees_another_citizens_request() {
     assert_problem(status, &body, StatusCode::NOT_FOUND, "share-not-found");
     let (status, body) = app.get("/api/v1/partner/branches", Some(&owner)).await;
     assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_after_twelve_hours_and_the_printed_qr_keeps_working() {
+    let app = spawn_app().await;
+    let LiveQr { partner, link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let (status, body) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.clock.advance(chrono::Duration::hours(12) + chrono::Duration::minutes(1));
+    let (status, body) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(body["detail"].as_str().unwrap().contains("завершилася"), "{body}");
+    // A new session works, and the QR printed half a day ago still opens a request.
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    let (status, body) = app.scan(&citizen, &link).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rotating_the_session_key_ends_sessions_and_leaves_qr_codes_and_short_codes_working() {
+    let app = spawn_app().await;
+    let LiveQr { partner, service_id, link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let (_, qr) = app.get(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&partner.token)).await;
+    let short_code = qr["short_code"].as_str().unwrap().to_string();
+    let app = app.restart_with(|c| c.key_generations.sessions += 1).await;
+    let (status, body) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    for printed in [link.as_str(), short_code.as_str()] {
+        let (status, body) = app.scan(&citizen, printed).await;
+        assert_eq!(status, StatusCode::CREATED, "{printed}: {body}");
+    }
     app.shutdown().await;
 }

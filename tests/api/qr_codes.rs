@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, TestApp, TestPartner};
+use diia_qr_tests::{citizens, eventually, run, spawn_app, temp_dir, LiveQr, TestApp, TestPartner};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -24,10 +24,8 @@ fn zbar(image: &Path) -> String {
 #[tokio::test]
 async fn every_rendering_decodes_to_the_service_link_and_the_poster_reads_in_ukrainian() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (service, link) =
-        app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport", "taxpayer-card", "foreign-passport"]).await;
+    let LiveQr { partner, service_id: service, link, .. } =
+        app.live_qr("для поселення у готель", &["internal-passport", "taxpayer-card", "foreign-passport"]).await;
     let (_, qr) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&partner.token)).await;
     let short_code = qr["short_code"].as_str().unwrap().to_string();
     assert_eq!(qr["link"], link.as_str());
@@ -80,9 +78,7 @@ async fn every_rendering_decodes_to_the_service_link_and_the_poster_reads_in_ukr
 #[tokio::test]
 async fn the_short_link_and_the_short_code_lead_to_the_same_request() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (service, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let LiveQr { partner, service_id: service, link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let (_, qr) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&partner.token)).await;
     let (short_link, short_code) = (qr["short_link"].as_str().unwrap().to_string(), qr["short_code"].as_str().unwrap().to_string());
 
@@ -114,9 +110,8 @@ async fn the_short_link_and_the_short_code_lead_to_the_same_request() {
 #[tokio::test]
 async fn refused_scans_have_their_own_reasons_and_are_counted() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (service, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let LiveQr { partner, branch_id: branch, service_id: service, link } =
+        app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let citizen = app.citizen_session(&citizens::maryana().0).await;
 
     // A new, unconfirmed mailbox stops the QR until it is confirmed.
@@ -150,9 +145,7 @@ async fn refused_scans_have_their_own_reasons_and_are_counted() {
 #[tokio::test]
 async fn a_suspended_partners_qr_is_refused_until_it_is_reinstated() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (service, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let LiveQr { partner, service_id: service, link, .. } = app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let citizen = app.citizen_session(&citizens::maryana().0).await;
     let (_, operator) = app.post("/api/v1/dev/operator-sessions", None, json!({"name": "Оксана Ковальчук"})).await;
     let operator = operator["token"].as_str().unwrap().to_string();

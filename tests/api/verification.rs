@@ -2,7 +2,7 @@
 //! someone other than the addressee presents it.
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use diia_qr_tests::{citizens, spawn_app, temp_dir, unpack_mail, TestApp};
+use diia_qr_tests::{citizens, spawn_app, temp_dir, unpack_mail, LiveQr, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -17,9 +17,7 @@ async fn verify(app: &TestApp, pdf: &[u8], p7s: &[u8], presented_by: Option<&str
 #[tokio::test]
 async fn a_copy_is_verified_with_its_origin_and_a_stranger_presenting_it_is_flagged() {
     let app = spawn_app().await;
-    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
-    let branch = app.confirmed_branch(&partner, "reception@palazzo.example").await;
-    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["taxpayer-card"]).await;
+    let LiveQr { link, .. } = app.live_qr("для поселення у готель", &["taxpayer-card"]).await;
     let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
     app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
     let eml = app.wait_for_mail(&format!("share-{id}")).await;

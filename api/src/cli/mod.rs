@@ -103,7 +103,7 @@ impl SealArgs {
 struct KeyArgs {
     #[arg(long, env = "DIIA_QR_SESSION_KEY_GENERATION", default_value_t = 1)]
     session_key_generation: u32,
-    /// Rotating it voids every printed QR code.
+    /// Rotating it gives new QR codes new tokens; re-issue QR codes after raising it.
     #[arg(long, env = "DIIA_QR_QR_TOKEN_KEY_GENERATION", default_value_t = 1)]
     qr_token_key_generation: u32,
     /// Rotating it voids every printed short code.
