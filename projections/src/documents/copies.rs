@@ -4,10 +4,12 @@
 //! number plate, the driving categories, the taxpayer number, the child and the parents, the two
 //! addresses of an IDP certificate), then the facts of the copy — when it was made (Kyiv time,
 //! with the offset), for which organisation and branch, for what purpose, how long it may be
-//! kept, its id — and a QR code with the link that verifies it.
+//! kept, its id — and a QR code with the link that verifies it. The document type's descriptor
+//! says whether there is a photo and which kind of card to draw; the card picks the fields it
+//! shows apart by their kind, never by their label.
 
 use chrono::{DateTime, Utc};
-use diia_qr_domain::documents::{DocumentField, DocumentType, HeldDocument};
+use diia_qr_domain::documents::{CardKind, DocumentField, FieldKind, HeldDocument};
 use qrcode::EcLevel;
 use uuid::Uuid;
 
@@ -66,17 +68,23 @@ const LABEL_WIDTH: f32 = 150.0;
 const PHOTO_WIDTH: f32 = 92.0;
 const PHOTO_HEIGHT: f32 = 118.0;
 
-fn has_photo(t: DocumentType) -> bool {
-    matches!(t, DocumentType::InternalPassport | DocumentType::ForeignPassport | DocumentType::DriverLicense | DocumentType::StudentIdCard)
+/// Takes out the first field of one of `kinds`.
+fn take_field(fields: &mut Vec<&DocumentField>, kinds: &[FieldKind]) -> Option<DocumentField> {
+    let i = fields.iter().position(|f| kinds.contains(&f.kind))?;
+    Some(fields.remove(i).clone())
 }
 
-/// The first field whose label, in lower case, contains one of `needles`.
-fn take_field(fields: &mut Vec<&DocumentField>, needles: &[&str]) -> Option<DocumentField> {
-    let i = fields.iter().position(|f| {
-        let label = f.label.to_lowercase();
-        needles.iter().any(|n| label.contains(n))
-    })?;
-    Some(fields.remove(i).clone())
+/// Takes out every field of one of `kinds`, in their order.
+fn take_fields(fields: &mut Vec<&DocumentField>, kinds: &[FieldKind]) -> Vec<DocumentField> {
+    std::iter::from_fn(|| take_field(fields, kinds)).collect()
+}
+
+/// The size a headline field is shown at.
+fn headline_size(kind: FieldKind) -> f32 {
+    match kind {
+        FieldKind::TaxpayerNumber => 24.0,
+        _ => 22.0,
+    }
 }
 
 pub fn render_copy(document: &HeldDocument, ctx: &CopyContext<'_>) -> Result<Vec<u8>, PdfError> {
@@ -167,22 +175,18 @@ impl Page<'_> {
         }
         self.y -= strip_height + 16.0;
 
-        match document.document_type {
-            DocumentType::VehicleLicense => self.vehicle(&mut fields),
-            DocumentType::TaxpayerCard => {
-                if let Some(f) = take_field(&mut fields, &["облікової картки", "рнокпп"]) {
-                    self.big_value(&f, 24.0);
+        let descriptor = document.document_type.descriptor();
+        match descriptor.card {
+            CardKind::NumberPlate => self.vehicle(&mut fields),
+            CardKind::Headline(kind) => {
+                if let Some(f) = take_field(&mut fields, &[kind]) {
+                    self.big_value(&f, headline_size(kind));
                 }
             }
-            DocumentType::DriverLicense => {
-                if let Some(f) = take_field(&mut fields, &["категорі"]) {
-                    self.big_value(&f, 22.0);
-                }
-            }
-            _ => {}
+            CardKind::Plain | CardKind::ChildAndParents | CardKind::TwoAddresses => {}
         }
 
-        let photo = has_photo(document.document_type);
+        let photo = descriptor.has_photo;
         let table_x = if photo { x + PAD + PHOTO_WIDTH + 18.0 } else { x + PAD };
         let table_width = x + CONTENT_WIDTH - PAD - table_x;
         let mut photo_bottom = self.y;
@@ -191,11 +195,10 @@ impl Page<'_> {
             photo_bottom = self.y - PHOTO_HEIGHT - 4.0;
         }
 
-        match document.document_type {
-            DocumentType::BirthCertificate => {
-                let child: Vec<DocumentField> =
-                    std::iter::from_fn(|| take_field(&mut fields, &["дитин", "дата народження", "місце народження", "стать"])).collect();
-                let parents: Vec<DocumentField> = std::iter::from_fn(|| take_field(&mut fields, &["батьк", "мати", "батьки"])).collect();
+        match descriptor.card {
+            CardKind::ChildAndParents => {
+                let child = take_fields(&mut fields, &[FieldKind::Child, FieldKind::BirthDate, FieldKind::BirthPlace, FieldKind::Sex]);
+                let parents = take_fields(&mut fields, &[FieldKind::Parent]);
                 let rest: Vec<DocumentField> = fields.iter().map(|f| (*f).clone()).collect();
                 for (heading, group) in [("Дитина", child), ("Батьки", parents), ("Державна реєстрація народження", rest)]
                 {
@@ -210,16 +213,16 @@ impl Page<'_> {
                     self.y -= 6.0;
                 }
             }
-            DocumentType::ReferenceInternallyDisplacedPerson => {
-                let registered = take_field(&mut fields, &["зареєстрован"]);
-                let actual = take_field(&mut fields, &["фактичн"]);
+            CardKind::TwoAddresses => {
+                let registered = take_field(&mut fields, &[FieldKind::RegisteredAddress]);
+                let actual = take_field(&mut fields, &[FieldKind::ActualAddress]);
                 let rest: Vec<DocumentField> = fields.iter().map(|f| (*f).clone()).collect();
                 for f in &rest {
                     self.row(table_x, table_width, f, &mut segment_top);
                 }
                 self.addresses(registered.as_ref(), actual.as_ref(), &mut segment_top);
             }
-            _ => {
+            CardKind::Plain | CardKind::Headline(_) | CardKind::NumberPlate => {
                 let rest: Vec<DocumentField> = fields.iter().map(|f| (*f).clone()).collect();
                 for f in &rest {
                     self.row(table_x, table_width, f, &mut segment_top);
@@ -285,8 +288,8 @@ impl Page<'_> {
 
     /// The vehicle's number plate, drawn as a Ukrainian plate, and its make beside it.
     fn vehicle(&mut self, fields: &mut Vec<&DocumentField>) {
-        let plate = take_field(fields, &["номерний знак"]);
-        let make = take_field(fields, &["марка"]);
+        let plate = take_field(fields, &[FieldKind::Plate]);
+        let make = take_field(fields, &[FieldKind::VehicleMake]);
         if plate.is_none() && make.is_none() {
             return;
         }
@@ -460,6 +463,7 @@ fn fit_size(pdf: &PdfBuilder, text: &str, width: f32, max: f32, min: f32, weight
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diia_qr_domain::documents::DocumentType;
     use std::io::Write as _;
     use std::process::{Command, Stdio};
 
@@ -739,7 +743,9 @@ mod tests {
         // No fields at all, and odd input: still a page, no panic.
         let empty = render_with(&doc(DocumentType::VehicleLicense, "", "", &[]), "");
         assert!(empty.starts_with(b"%PDF-"));
-        let odd = render(&doc(DocumentType::DriverLicense, "\u{0}\n", "\t", &[("\n", "\u{7}"), ("Категорії", "")]));
+        let mut odd = doc(DocumentType::DriverLicense, "\u{0}\n", "\t", &[("\n", "\u{7}")]);
+        odd.fields.push(DocumentField::of_kind(FieldKind::Categories, "Категорії", ""));
+        let odd = render(&odd);
         assert!(odd.starts_with(b"%PDF-"));
         let _ = std::io::stderr().flush();
     }
