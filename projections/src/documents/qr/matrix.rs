@@ -27,6 +27,21 @@ const MASKS: [MaskPattern; 8] = [
 /// The modules of a QR code for `data` at error correction level `ec` (rows top first, `true`
 /// for dark) and the symbol's width in modules, or `None` if the data is too long for a QR code.
 pub fn qr_modules(data: &[u8], ec: EcLevel) -> Option<(Vec<bool>, usize)> {
+    let (mut canvas, width, ec_bits) = unmasked_symbol(data, ec)?;
+    if width <= 56 {
+        // The chosen symbol is the one scored (the same as qrcode's own masking: see
+        // `scored_symbols_are_qrcodes_own`).
+        let rows = best_mask_bitwise(&canvas, width, ec_bits);
+        let modules = rows[..width].iter().flat_map(|row| (0..width).map(move |x| (row >> x) & 1 == 1)).collect();
+        return Some((modules, width));
+    }
+    canvas.apply_mask(MASKS[best_mask_plain(&canvas, width, ec_bits)]);
+    Some((canvas.into_colors().into_iter().map(|c| c == Color::Dark).collect(), width))
+}
+
+/// The symbol before masking: the canvas with its functional patterns and data drawn, its width
+/// and the error correction level's format indicator.
+fn unmasked_symbol(data: &[u8], ec: EcLevel) -> Option<(Canvas, usize, u32)> {
     let bits = encode_auto(data, ec).ok()?;
     let version = bits.version();
     if !matches!(version, Version::Normal(_)) {
@@ -37,7 +52,6 @@ pub fn qr_modules(data: &[u8], ec: EcLevel) -> Option<(Vec<bool>, usize)> {
     let mut canvas = Canvas::new(version, ec);
     canvas.draw_all_functional_patterns();
     canvas.draw_data(&data_codewords, &ec_codewords);
-
     // The error correction level's format indicator: L 01, M 00, Q 11, H 10.
     let ec_bits = match ec {
         EcLevel::L => 0b01,
@@ -45,15 +59,7 @@ pub fn qr_modules(data: &[u8], ec: EcLevel) -> Option<(Vec<bool>, usize)> {
         EcLevel::Q => 0b11,
         EcLevel::H => 0b10,
     };
-    if width <= 56 {
-        // The chosen symbol is the one scored (the same as qrcode's own masking: see
-        // `scored_symbols_are_qrcodes_own`).
-        let rows = best_mask_bitwise(&canvas, width, ec_bits);
-        let modules = rows[..width].iter().flat_map(|row| (0..width).map(move |x| (row >> x) & 1 == 1)).collect();
-        return Some((modules, width));
-    }
-    canvas.apply_mask(MASKS[best_mask_plain(&canvas, width, ec_bits)]);
-    Some((canvas.into_colors().into_iter().map(|c| c == Color::Dark).collect(), width))
+    Some((canvas, width, ec_bits))
 }
 
 /// The unmasked module at (`x`, `y`): whether it is dark, and whether a mask inverts it (data
@@ -353,19 +359,7 @@ mod tests {
             (&b"a"[..], EcLevel::L),
             (&[b'Q'; 200][..], EcLevel::Q),
         ] {
-            let bits = encode_auto(data, ec).unwrap();
-            let version = bits.version();
-            let width = version.width() as usize;
-            let (d, e) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, ec).unwrap();
-            let mut canvas = Canvas::new(version, ec);
-            canvas.draw_all_functional_patterns();
-            canvas.draw_data(&d, &e);
-            let ec_bits = match ec {
-                EcLevel::L => 1,
-                EcLevel::M => 0,
-                EcLevel::Q => 3,
-                EcLevel::H => 2,
-            };
+            let (canvas, width, ec_bits) = unmasked_symbol(data, ec).unwrap();
             for (reference, &pattern) in MASKS.iter().enumerate() {
                 let mut theirs = canvas.clone();
                 theirs.apply_mask(pattern);
@@ -415,19 +409,7 @@ mod tests {
             "https://example.com/a/much/longer/path/that/needs/a/larger/version/of/the/symbol?x=1&y=2&z=3",
         ] {
             for ec in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
-                let bits = encode_auto(data.as_bytes(), ec).unwrap();
-                let version = bits.version();
-                let width = version.width() as usize;
-                let (d, e) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, ec).unwrap();
-                let mut canvas = Canvas::new(version, ec);
-                canvas.draw_all_functional_patterns();
-                canvas.draw_data(&d, &e);
-                let ec_bits = match ec {
-                    EcLevel::L => 1,
-                    EcLevel::M => 0,
-                    EcLevel::Q => 3,
-                    EcLevel::H => 2,
-                };
+                let (canvas, width, ec_bits) = unmasked_symbol(data.as_bytes(), ec).unwrap();
                 let rows = best_mask_bitwise(&canvas, width, ec_bits);
                 let ours: Vec<bool> = rows[..width].iter().flat_map(|row| (0..width).map(move |x| (row >> x) & 1 == 1)).collect();
                 let mut theirs = canvas.clone();
