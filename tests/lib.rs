@@ -45,6 +45,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    /// The test database, for the `diia-qr` command's `--database-url`.
+    pub database_url: String,
     pub data_dir: PathBuf,
     pub mail_dir: PathBuf,
     /// The engine's clock: `clock.advance(..)` moves time forward instead of sleeping.
@@ -102,14 +104,27 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mail_dir = data_dir.join("outbox");
     let mut config = Config::with_data_dir(data_dir.clone());
     config.port = 0;
-    config.database_url = Some(url);
+    config.database_url = Some(url.clone());
     config.mail = MailConfig::Folder(mail_dir.clone());
     config.delivery_first_retry_ms = 100;
     config.clock = Clock::shiftable();
     adjust(&mut config);
     let clock = config.clock.clone();
     let app = Application::build(config).await.expect("the application starts");
-    TestApp { base: app.base_url(), app: Some(app), client: reqwest::Client::new(), pool, data_dir, mail_dir, clock }
+    TestApp { base: app.base_url(), app: Some(app), client: reqwest::Client::new(), pool, database_url: url, data_dir, mail_dir, clock }
+}
+
+/// Every row of `tables`, as JSON in a stable order: for comparing two builds of a view.
+pub async fn dump_tables(pool: &PgPool, tables: &[&str]) -> Value {
+    let mut dump = serde_json::Map::new();
+    for table in tables {
+        let rows: Value = sqlx::query_scalar(&format!("SELECT coalesce(json_agg(t ORDER BY t::text), '[]') FROM {table} t"))
+            .fetch_one(pool)
+            .await
+            .expect("dump a table");
+        dump.insert(table.to_string(), rows);
+    }
+    Value::Object(dump)
 }
 
 /// Polls `check` until it returns `Some`, or fails the test after `timeout`. For effects that
@@ -288,6 +303,12 @@ impl TestApp {
         let (status, qr) = self.post(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&partner.token), json!({})).await;
         assert_eq!(status, StatusCode::CREATED, "{qr}");
         (service_id, qr["link"].as_str().expect("link").to_string())
+    }
+
+    pub async fn operator_session(&self) -> String {
+        let (status, body) = self.post("/api/v1/dev/operator-sessions", None, json!({"name": "Оксана Ковальчук"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_string()
     }
 
     pub async fn citizen_session(&self, rnokpp: &str) -> String {
@@ -500,6 +521,7 @@ pub async fn spawn_serve_process(
         base,
         client: reqwest::Client::new(),
         pool,
+        database_url: database_url.to_string(),
         data_dir: data_dir.to_path_buf(),
         mail_dir: data_dir.join("outbox"),
         // Another process keeps its own clock: this one cannot be moved.

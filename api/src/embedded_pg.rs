@@ -234,15 +234,25 @@ impl EmbeddedPostgres {
         Self::launch(bin, data_dir, Some(root), run_as)
     }
 
+    /// The URL of `database` on a server already running on `data_dir` (started by another
+    /// process, e.g. `diia-qr serve`), read from its `postmaster.pid`; `None` when none runs.
+    pub fn running_database_url(data_dir: &Path, database: &str) -> Option<String> {
+        let pid_file = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+        let lines: Vec<&str> = pid_file.lines().collect();
+        let pid: i32 = lines.first()?.trim().parse().ok()?;
+        let port: u16 = lines.get(3)?.trim().parse().ok()?;
+        let socket_dir = lines.get(4)?.trim();
+        let ready = lines.get(7).is_some_and(|status| status.trim() == "ready");
+        if !ready || socket_dir.is_empty() || !process_alive(pid) {
+            return None;
+        }
+        Some(socket_url(socket_dir.as_bytes(), port, database))
+    }
+
     /// A sqlx/libpq URL for `database` on this cluster over the Unix socket:
     /// `postgres://postgres@localhost/DATABASE?host=/socket/dir&port=PORT&sslmode=disable`.
     pub fn database_url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@localhost/{}?host={}&port={}&sslmode=disable",
-            percent_encode(database.as_bytes(), false),
-            percent_encode(self.socket_dir.as_os_str().as_bytes(), true),
-            self.port
-        )
+        socket_url(self.socket_dir.as_os_str().as_bytes(), self.port, database)
     }
 
     /// Creates database `name` (1 to 63 characters from `[a-z0-9_]`) unless it exists.
@@ -984,6 +994,15 @@ fn is_zombie(pid: i32) -> bool {
 }
 
 /// Percent-encodes all but unreserved characters (and `/` when `keep_slash`).
+/// A sqlx/libpq URL for `database` over the Unix socket in `socket_dir`.
+fn socket_url(socket_dir: &[u8], port: u16, database: &str) -> String {
+    format!(
+        "postgres://{SUPERUSER}@localhost/{}?host={}&port={port}&sslmode=disable",
+        percent_encode(database.as_bytes(), false),
+        percent_encode(socket_dir, true),
+    )
+}
+
 fn percent_encode(bytes: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {

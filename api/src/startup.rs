@@ -9,14 +9,13 @@ use std::time::Duration;
 use diia_qr_domain::share_request::ShareRequestServices;
 use diia_qr_projections::documents::pdf::PdfBuilder;
 use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
-use diia_qr_projections::log::{spawn_follower, Projection};
+use diia_qr_projections::log::spawn_follower;
 use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
 use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
-use diia_qr_projections::reactors::outbox::MailOutbox;
 use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealError};
-use diia_qr_projections::views::cabinet::CabinetViews;
 use diia_qr_projections::MIGRATOR;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -83,22 +82,7 @@ impl Application {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
 
-        let (database_url, embedded) = match &config.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let dir = data_dir.join("postgres");
-                let pg = tokio::task::spawn_blocking(move || -> Result<EmbeddedPostgres, EmbeddedPgError> {
-                    let pg = EmbeddedPostgres::start(&dir)?;
-                    pg.create_database("diia_qr")?;
-                    Ok(pg)
-                })
-                .await
-                .map_err(|e| StartupError::Config(e.to_string()))??;
-                (pg.database_url("diia_qr"), Some(pg))
-            }
-        };
-        let pool = PgPoolOptions::new().max_connections(24).acquire_timeout(Duration::from_secs(10)).connect(&database_url).await?;
-        MIGRATOR.run(&pool).await?;
+        let Database { pool, embedded } = Database::open(&config, false).await?;
 
         let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
         // The development PKI always exists: it issues the citizens' development Diia.Signature keys.
@@ -143,8 +127,7 @@ impl Application {
         tokio::task::spawn_blocking(PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let projections: [Arc<dyn Projection>; 2] = [Arc::new(CabinetViews), Arc::new(MailOutbox)];
-        for p in projections {
+        for p in diia_qr_projections::projections() {
             tasks.push(spawn_follower(pool.clone(), p, stop_rx.clone()));
         }
         let transport = match &config.mail {
@@ -200,9 +183,54 @@ impl Application {
             let _ = t.await;
         }
         self.engine.close().await;
-        if let Some(mut pg) = self.embedded.take() {
-            let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
-        }
+        stop_embedded(self.embedded.take()).await;
+    }
+}
+
+/// The engine's database: a given server, or the embedded cluster in the data folder, migrated.
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `config.database_url`, or else to the embedded cluster in the data folder:
+    /// started and owned by this process, unless `attach` is set and a server (`diia-qr serve`)
+    /// already runs on it, which one-shot commands then share.
+    pub async fn open(config: &Config, attach: bool) -> Result<Self, StartupError> {
+        let data_dir = config.data_dir.clone();
+        let running = if attach { EmbeddedPostgres::running_database_url(&data_dir.join("postgres"), "diia_qr") } else { None };
+        let (database_url, embedded) = match (&config.database_url, running) {
+            (Some(url), _) => (url.clone(), None),
+            (None, Some(url)) => (url, None),
+            (None, None) => {
+                std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
+                let dir = data_dir.join("postgres");
+                let pg = tokio::task::spawn_blocking(move || -> Result<EmbeddedPostgres, EmbeddedPgError> {
+                    let pg = EmbeddedPostgres::start(&dir)?;
+                    pg.create_database("diia_qr")?;
+                    Ok(pg)
+                })
+                .await
+                .map_err(|e| StartupError::Config(e.to_string()))??;
+                (pg.database_url("diia_qr"), Some(pg))
+            }
+        };
+        let pool = PgPoolOptions::new().max_connections(24).acquire_timeout(Duration::from_secs(10)).connect(&database_url).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, embedded })
+    }
+
+    /// Closes the pool, then stops the embedded cluster if this process started it.
+    pub async fn close(self) {
+        self.pool.close().await;
+        stop_embedded(self.embedded).await;
+    }
+}
+
+async fn stop_embedded(embedded: Option<EmbeddedPostgres>) {
+    if let Some(mut pg) = embedded {
+        let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
     }
 }
 

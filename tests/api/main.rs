@@ -5,6 +5,7 @@ mod delivery;
 mod end_to_end;
 mod event_log;
 mod problems;
+mod projections;
 mod qr_codes;
 mod rules;
 mod verification;

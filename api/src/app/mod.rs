@@ -34,6 +34,7 @@ pub use clock::Clock;
 pub use delivery_outcomes::ShareDeliveryOutcomes;
 pub use error::EngineError;
 pub use identity::PartnerIdentity;
+pub use operator::{Health, HealthStatus, ProjectionHealth, ProjectionState};
 pub use partner::{CurrentQr, NewService, Rendered};
 pub use qr_tokens::QrLink;
 use qr_tokens::QrTokens;

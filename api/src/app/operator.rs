@@ -1,8 +1,10 @@
 //! The service's own staff, and the system's sweeps: suspending and reinstating partners,
-//! expiring requests whose time ran out.
+//! expiring requests whose time ran out, the projections' standing and the engine's health.
 
 use diia_qr_domain::partner::PartnerCommand;
 use diia_qr_domain::share_request::ShareRequestCommand;
+use diia_qr_projections::log::{projection_status, ProjectionStatus};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::store::Actor;
@@ -44,4 +46,73 @@ impl Engine {
         }
         Ok(expired)
     }
+
+    /// Every projection's position, lag and last error: for operators.
+    pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, EngineError> {
+        let names: Vec<&str> = diia_qr_projections::projections().iter().map(|p| p.name()).collect();
+        Ok(projection_status(&self.pool, &names).await?)
+    }
+
+    /// What a load balancer or a monitor may know without signing in: whether the database
+    /// answers and whether each projection keeps up. Error texts stay in the operator's view.
+    pub async fn health(&self) -> Health {
+        match self.projection_status().await {
+            Err(_) => Health { status: HealthStatus::Unavailable, projections: Vec::new() },
+            Ok(all) => {
+                let status = if all.iter().any(ProjectionStatus::degraded) { HealthStatus::Degraded } else { HealthStatus::Ok };
+                let projections = all
+                    .into_iter()
+                    .map(|p| ProjectionHealth {
+                        state: if p.halted {
+                            ProjectionState::Halted
+                        } else if p.last_error.is_some() {
+                            ProjectionState::Failing
+                        } else {
+                            ProjectionState::Running
+                        },
+                        name: p.name,
+                        lag_events: p.lag_events,
+                        lag_seconds: p.lag_seconds,
+                    })
+                    .collect();
+                Health { status, projections }
+            }
+        }
+    }
+}
+
+/// The engine's health, as `/health` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub status: HealthStatus,
+    pub projections: Vec<ProjectionHealth>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Everything answers and every projection runs.
+    Ok,
+    /// Commands are served, but a projection is halted or failing: some views are stale.
+    Degraded,
+    /// The database does not answer.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionHealth {
+    pub name: String,
+    pub state: ProjectionState,
+    pub lag_events: i64,
+    pub lag_seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectionState {
+    Running,
+    /// Its last batch failed on the database; it retries.
+    Failing,
+    /// Stopped at an event it cannot apply, until resumed or rebuilt.
+    Halted,
 }

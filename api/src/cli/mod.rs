@@ -2,6 +2,7 @@
 //! function. Errors print once, with their cause chain.
 
 mod demo;
+mod projections;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,12 +60,36 @@ enum Command {
         #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
         data_dir: PathBuf,
     },
+    /// Projections and reactors: status, rebuild, resume.
+    Projections {
+        #[command(subcommand)]
+        command: projections::ProjectionsCommand,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Runs the whole flow against a fresh embedded instance and leaves the QR, the e-mails and
     /// the CA certificate in OUT.
     Demo {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Which database a one-shot command works on: the server's, shared while it runs.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    #[arg(long, global = true, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
+    data_dir: PathBuf,
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn config(self) -> Config {
+        let mut config = Config::with_data_dir(self.data_dir);
+        config.database_url = self.database_url;
+        config
+    }
 }
 
 /// The seal that signs copies. Without these flags, a development seal is made in DATA_DIR/pki.
@@ -198,6 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.shutdown().await;
             Ok(())
         }
+        Command::Projections { command, database } => projections::run(command, &database.config()).await,
         Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
         Command::Verify { pdf, p7s, ca, data_dir } => {
             let ca = ca.unwrap_or_else(|| data_dir.join("pki").join(diia_qr_projections::seal::DevPki::CA_FILE));

@@ -75,7 +75,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/qr-preview", get(public::qr_preview))
         .route("/qr/v1/{token}", get(public::qr_landing))
         .route("/q/{code}", get(public::short_link))
-        .route("/health", get(|| async { "ok" }))
+        .route("/api/v1/operator/projections", get(operator::projections))
+        .route("/health", get(operator::health))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")

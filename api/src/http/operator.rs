@@ -11,7 +11,8 @@ use super::extract::{ApiJson, ApiPath, Session};
 use super::problem::ApiError;
 use super::AppState;
 use crate::app::sessions::OperatorRole;
-use crate::app::DevPartnerSignIn;
+use crate::app::{DevPartnerSignIn, Health, HealthStatus};
+use diia_qr_projections::log::ProjectionStatus;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,4 +106,16 @@ pub async fn reinstate_partner(
 ) -> Result<StatusCode, ApiError> {
     s.engine.reinstate_partner(&operator, partner_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every projection's position, lag and last error.
+pub async fn projections(State(s): State<AppState>, Session(_): Session<OperatorRole>) -> Result<Json<Vec<ProjectionStatus>>, ApiError> {
+    Ok(Json(s.engine.projection_status().await?))
+}
+
+/// Whether the engine serves and its projections keep up; 503 when the database does not answer.
+pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
+    let health = s.engine.health().await;
+    let status = if health.status == HealthStatus::Unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    (status, Json(health))
 }

@@ -1,6 +1,10 @@
 //! Projections and reactors follow the log with a durable checkpoint: each batch of events is
 //! applied and the checkpoint moved in one transaction, so a process that dies anywhere resumes
 //! exactly where its last commit left it — no event lost, none applied twice.
+//!
+//! A batch that fails is rolled back and its error kept on the checkpoint row, for `projections
+//! status` and `/health`. A database error is retried with backoff; an event the projection
+//! cannot apply halts that projection alone (the others go on) until it is rebuilt or resumed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +22,8 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("event {aggregate_type}/{aggregate_id}#{sequence} does not decode: {source}")]
     Decode { aggregate_type: String, aggregate_id: String, sequence: i64, source: serde_json::Error },
+    #[error("projection {projection} is halted at event {failed_global_id:?}: {error}")]
+    Halted { projection: &'static str, failed_global_id: Option<i64>, error: String },
 }
 
 impl ProjectionError {
@@ -29,47 +35,134 @@ impl ProjectionError {
             source,
         }
     }
+
+    /// Whether retrying cannot help: the event itself is the problem, so the projection stops.
+    pub fn halts(&self) -> bool {
+        matches!(self, Self::Decode { .. } | Self::Halted { .. })
+    }
 }
 
 /// A read model or reactor built from the log. `apply` runs inside the transaction that also
-/// moves the checkpoint: it must write only through `conn`.
+/// moves the checkpoint: it must write only through `conn`, and only to unqualified table names
+/// (a rebuild points them at fresh tables through the search path).
 #[async_trait]
 pub trait Projection: Send + Sync {
     /// Stable name: the checkpoint's key.
     fn name(&self) -> &'static str;
+    /// The tables this projection alone writes, which a rebuild replaces. Empty for a reactor,
+    /// whose effects leave the database and must not be replayed.
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
 }
 
 const BATCH: i64 = 500;
 
-/// Applies the next batch of events; returns how many were applied. Concurrent runners of one
-/// projection serialise on the checkpoint row's lock.
+/// Locks the projection's checkpoint row (creating it at the start of the log), so that
+/// concurrent runners of one projection, and a rebuild's swap, serialise on it.
+pub(crate) async fn lock_checkpoint(conn: &mut PgConnection, projection: &str) -> Result<CheckpointRow, sqlx::Error> {
+    sqlx::query("INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(projection)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query(
+        "SELECT tx_id::text::bigint AS tx, global_id, halted, last_error, failed_global_id
+           FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
+    )
+    .bind(projection)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CheckpointRow {
+        position: LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? },
+        halted: row.try_get("halted")?,
+        last_error: row.try_get("last_error")?,
+        failed_global_id: row.try_get("failed_global_id")?,
+    })
+}
+
+pub(crate) struct CheckpointRow {
+    pub position: LogPosition,
+    pub halted: bool,
+    pub last_error: Option<String>,
+    pub failed_global_id: Option<i64>,
+}
+
+/// Moves the checkpoint and clears any error: the projection is healthy at `to`.
+pub(crate) async fn move_checkpoint(conn: &mut PgConnection, projection: &str, to: LogPosition) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE projection_checkpoints
+            SET tx_id = $2::text::xid8, global_id = $3, updated_at = now(),
+                last_error = NULL, failed_global_id = NULL, failed_at = NULL, halted = false
+          WHERE projection = $1",
+    )
+    .bind(projection)
+    .bind(to.tx_id.to_string())
+    .bind(to.global_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies the next batch of events; returns how many were applied.
 pub async fn run_batch(pool: &PgPool, projection: &dyn Projection) -> Result<usize, ProjectionError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(projection.name())
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query("SELECT tx_id::text::bigint AS tx, global_id FROM projection_checkpoints WHERE projection = $1 FOR UPDATE")
-        .bind(projection.name())
-        .fetch_one(&mut *tx)
-        .await?;
-    let checkpoint = LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? };
-    let events = read_after(&mut tx, checkpoint, BATCH).await?;
+    let checkpoint = lock_checkpoint(&mut tx, projection.name()).await?;
+    if checkpoint.halted {
+        return Err(ProjectionError::Halted {
+            projection: projection.name(),
+            failed_global_id: checkpoint.failed_global_id,
+            error: checkpoint.last_error.unwrap_or_default(),
+        });
+    }
+    let events = read_after(&mut tx, checkpoint.position, BATCH).await?;
     let Some(last) = events.last().map(|e| e.position) else {
+        if checkpoint.last_error.is_some() {
+            // An earlier failure was transient and nothing is left to apply: healthy again.
+            move_checkpoint(&mut tx, projection.name(), checkpoint.position).await?;
+            tx.commit().await?;
+        }
         return Ok(0);
     };
     for event in &events {
-        projection.apply(&mut tx, event).await?;
+        if let Err(error) = projection.apply(&mut tx, event).await {
+            tx.rollback().await?;
+            record_failure(pool, projection.name(), &error, event.position.global_id).await;
+            return Err(error);
+        }
     }
-    sqlx::query("UPDATE projection_checkpoints SET tx_id = $2::text::xid8, global_id = $3 WHERE projection = $1")
-        .bind(projection.name())
-        .bind(last.tx_id.to_string())
-        .bind(last.global_id)
-        .execute(&mut *tx)
-        .await?;
+    move_checkpoint(&mut tx, projection.name(), last).await?;
     tx.commit().await?;
     Ok(events.len())
+}
+
+/// Keeps a failed batch's error on the checkpoint row. Best effort: when the database itself is
+/// what failed, this may fail too, and the follower's log line is all that is left.
+async fn record_failure(pool: &PgPool, projection: &str, error: &ProjectionError, global_id: i64) {
+    let recorded = sqlx::query(
+        "UPDATE projection_checkpoints
+            SET last_error = $2, failed_global_id = $3, failed_at = now(), halted = $4
+          WHERE projection = $1",
+    )
+    .bind(projection)
+    .bind(error.to_string())
+    .bind(global_id)
+    .bind(error.halts())
+    .execute(pool)
+    .await;
+    if let Err(e) = recorded {
+        tracing::warn!(projection, error = %e, "could not record the projection's failure");
+    }
+}
+
+/// Lets a halted projection try its failed event again (after the code that applies it was
+/// fixed). Returns whether it was halted.
+pub async fn resume(pool: &PgPool, projection: &str) -> Result<bool, sqlx::Error> {
+    let resumed = sqlx::query("UPDATE projection_checkpoints SET halted = false WHERE projection = $1 AND halted")
+        .bind(projection)
+        .execute(pool)
+        .await?;
+    Ok(resumed.rows_affected() > 0)
 }
 
 /// Applies batches until the projection has caught up with everything committed so far.
@@ -83,6 +176,9 @@ pub async fn catch_up(pool: &PgPool, projection: &dyn Projection) -> Result<usiz
         }
     }
 }
+
+/// How often a halted projection looks whether it was resumed or rebuilt.
+const HALTED_POLL: Duration = Duration::from_secs(2);
 
 /// Follows the log until `stop` turns true: woken by the insert trigger's NOTIFY, and by a poll
 /// in case a notification was missed (or the events' transaction committed after it).
@@ -102,18 +198,33 @@ pub fn spawn_follower(pool: PgPool, projection: Arc<dyn Projection>, mut stop: w
             }
         };
         let mut failures = 0u32;
+        let mut halted = false;
         loop {
             if *stop.borrow() {
                 return;
             }
-            match catch_up(&pool, projection.as_ref()).await {
-                Ok(_) => failures = 0,
+            let pause = match catch_up(&pool, projection.as_ref()).await {
+                Ok(_) => {
+                    if halted {
+                        tracing::info!(projection = projection.name(), "projection resumed");
+                    }
+                    (failures, halted) = (0, false);
+                    Duration::from_millis(500)
+                }
+                Err(e) if e.halts() => {
+                    if !halted {
+                        tracing::error!(projection = projection.name(), error = %e, "projection halted: rebuild or resume it");
+                    }
+                    halted = true;
+                    HALTED_POLL
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::error!(projection = projection.name(), error = %e, failures, "projection batch failed; will retry");
+                    Duration::from_millis(200 * 2u64.pow(failures.min(6)))
                 }
-            }
-            let pause = if failures == 0 { Duration::from_millis(500) } else { Duration::from_millis(200 * 2u64.pow(failures.min(6))) };
+            };
+            let healthy = failures == 0 && !halted;
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(pause) => {}
@@ -122,7 +233,7 @@ pub fn spawn_follower(pool: PgPool, projection: Arc<dyn Projection>, mut stop: w
                         Some(l) => { let _ = l.recv().await; }
                         None => std::future::pending::<()>().await,
                     }
-                }, if failures == 0 => {}
+                }, if healthy => {}
             }
         }
     })

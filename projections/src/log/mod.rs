@@ -1,8 +1,13 @@
-//! The event log as the read side sees it: the commit-ordered reader (`reader`) and the follower
-//! that feeds projections batch by batch with a durable checkpoint each (`follower`).
+//! The event log as the read side sees it: the commit-ordered reader (`reader`), the follower
+//! that feeds projections batch by batch with a durable checkpoint each (`follower`), their
+//! standing (`status`) and the rebuild of a view from the first event (`rebuild`).
 
 pub mod follower;
 pub mod reader;
+pub mod rebuild;
+pub mod status;
 
-pub use follower::{catch_up, run_batch, spawn_follower, Projection, ProjectionError};
+pub use follower::{catch_up, resume, run_batch, spawn_follower, Projection, ProjectionError};
 pub use reader::{read_after, LogPosition, StoredEvent};
+pub use rebuild::{rebuild, RebuildError, RebuildProgress, RebuildReport};
+pub use status::{projection_status, ProjectionStatus};

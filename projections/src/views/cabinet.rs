@@ -26,6 +26,10 @@ impl Projection for CabinetViews {
         "cabinet_views"
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["partners_view", "branches_view", "services_view", "share_requests_view", "qr_short_codes_view"]
+    }
+
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
         let decode_err = |e| ProjectionError::decode(event, e);
         let id: Uuid = match event.aggregate_id.parse() {
