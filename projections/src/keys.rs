@@ -24,10 +24,16 @@ pub enum KeyPurpose {
     QrShortCodes,
     /// Eight-digit codes that confirm a branch's mailbox.
     MailboxCodes,
+    /// The MAC on search result cursors, so a cursor cannot be forged or carried to another partner.
+    SearchCursors,
+    /// The seed of the audit log's Ed25519 key, which signs checkpoints: rotating it starts a
+    /// new log key (publish the new verifier key beside the old one).
+    AuditLog,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 4] = [Self::Sessions, Self::QrTokens, Self::QrShortCodes, Self::MailboxCodes];
+    pub const ALL: [KeyPurpose; 6] =
+        [Self::Sessions, Self::QrTokens, Self::QrShortCodes, Self::MailboxCodes, Self::SearchCursors, Self::AuditLog];
 
     fn label(self) -> &'static str {
         match self {
@@ -35,6 +41,8 @@ impl KeyPurpose {
             Self::QrTokens => "qr-tokens",
             Self::QrShortCodes => "qr-short-codes",
             Self::MailboxCodes => "mailbox-codes",
+            Self::SearchCursors => "search-cursors",
+            Self::AuditLog => "audit-log",
         }
     }
 }
@@ -46,11 +54,13 @@ pub struct KeyGenerations {
     pub qr_tokens: u32,
     pub qr_short_codes: u32,
     pub mailbox_codes: u32,
+    pub search_cursors: u32,
+    pub audit_log: u32,
 }
 
 impl Default for KeyGenerations {
     fn default() -> Self {
-        Self { sessions: 1, qr_tokens: 1, qr_short_codes: 1, mailbox_codes: 1 }
+        Self { sessions: 1, qr_tokens: 1, qr_short_codes: 1, mailbox_codes: 1, search_cursors: 1, audit_log: 1 }
     }
 }
 
@@ -61,6 +71,8 @@ impl KeyGenerations {
             KeyPurpose::QrTokens => self.qr_tokens,
             KeyPurpose::QrShortCodes => self.qr_short_codes,
             KeyPurpose::MailboxCodes => self.mailbox_codes,
+            KeyPurpose::SearchCursors => self.search_cursors,
+            KeyPurpose::AuditLog => self.audit_log,
         }
     }
 }
@@ -80,6 +92,12 @@ impl PurposeKey {
         let expected = self.mac(data);
         expected.len() == tag.len() && openssl::memcmp::eq(&expected, tag)
     }
+
+    /// The key's bytes, for a purpose whose key is the seed of another kind of key (the audit
+    /// log's Ed25519 key).
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for PurposeKey {
@@ -95,6 +113,8 @@ pub struct KeyRing {
     qr_tokens: PurposeKey,
     qr_short_codes: PurposeKey,
     mailbox_codes: PurposeKey,
+    search_cursors: PurposeKey,
+    audit_log: PurposeKey,
 }
 
 impl KeyRing {
@@ -105,6 +125,8 @@ impl KeyRing {
             qr_tokens: key(KeyPurpose::QrTokens)?,
             qr_short_codes: key(KeyPurpose::QrShortCodes)?,
             mailbox_codes: key(KeyPurpose::MailboxCodes)?,
+            search_cursors: key(KeyPurpose::SearchCursors)?,
+            audit_log: key(KeyPurpose::AuditLog)?,
         })
     }
 
@@ -114,6 +136,8 @@ impl KeyRing {
             KeyPurpose::QrTokens => &self.qr_tokens,
             KeyPurpose::QrShortCodes => &self.qr_short_codes,
             KeyPurpose::MailboxCodes => &self.mailbox_codes,
+            KeyPurpose::SearchCursors => &self.search_cursors,
+            KeyPurpose::AuditLog => &self.audit_log,
         }
     }
 }

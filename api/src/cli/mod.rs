@@ -137,6 +137,12 @@ struct KeyArgs {
     /// Rotating it voids mailbox codes not yet used.
     #[arg(long, env = "DIIA_QR_MAILBOX_CODE_KEY_GENERATION", default_value_t = 1)]
     mailbox_code_key_generation: u32,
+    /// Rotating it voids the cursors of search results already handed out.
+    #[arg(long, env = "DIIA_QR_SEARCH_CURSOR_KEY_GENERATION", default_value_t = 1)]
+    search_cursor_key_generation: u32,
+    /// Rotating it gives the audit log a new signing key: publish its verifier key.
+    #[arg(long, env = "DIIA_QR_AUDIT_LOG_KEY_GENERATION", default_value_t = 1)]
+    audit_log_key_generation: u32,
 }
 
 impl From<KeyArgs> for diia_qr::config::KeyGenerations {
@@ -146,6 +152,8 @@ impl From<KeyArgs> for diia_qr::config::KeyGenerations {
             qr_tokens: k.qr_token_key_generation,
             qr_short_codes: k.short_code_key_generation,
             mailbox_codes: k.mailbox_code_key_generation,
+            search_cursors: k.search_cursor_key_generation,
+            audit_log: k.audit_log_key_generation,
         }
     }
 }
