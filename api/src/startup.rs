@@ -19,8 +19,9 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::app::audit::{default_origin, AuditDesk};
 use crate::app::dev_services::{demo_citizens, DemoRegistry, DevDiiaSignature, DevPhotoVerification};
-use crate::app::{Engine, EngineParts, EngineSettings, ShareDeliveryOutcomes};
+use crate::app::{Clock, Engine, EngineError, EngineParts, EngineSettings, ShareDeliveryOutcomes};
 use crate::config::{Config, MailConfig};
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
 use crate::http::{router, AppState};
@@ -77,6 +78,40 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartupError> {
     }
 }
 
+/// The keys and the seal in the data folder: what the server and the command line both sign with.
+pub struct ServiceKeys {
+    pub keys: KeyRing,
+    /// The development PKI (it issues the citizens' development Diia.Signature keys).
+    pub pki: Arc<DevPki>,
+    pub seal: Arc<dyn Seal>,
+    /// PEM of the certificates that verify the seal's signatures.
+    pub ca_pem: String,
+}
+
+impl ServiceKeys {
+    /// Loads them from the data folder, making the secret and the development PKI on first use.
+    pub fn load(config: &Config) -> Result<Self, StartupError> {
+        let data_dir = &config.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
+        let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
+        let (pki, dev_seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
+        let seal = match &config.seal {
+            None => dev_seal,
+            Some(source) => load_seal(source)?.seal,
+        };
+        let ca_pem = seal.trust_anchors_pem()?;
+        let keys = KeyRing::derive(&secret, config.key_generations).map_err(SealError::from)?;
+        Ok(Self { keys, pki: Arc::new(pki), seal: Arc::new(seal), ca_pem })
+    }
+
+    /// The audit desk over `pool`, signing with these keys.
+    pub async fn audit_desk(&self, pool: PgPool, public_base_url: &str, clock: Clock) -> Result<AuditDesk, StartupError> {
+        AuditDesk::new(pool, &self.keys, self.seal.clone(), self.ca_pem.clone(), &default_origin(public_base_url), clock)
+            .await
+            .map_err(|e| StartupError::Config(format!("журнал аудиту: {e}")))
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let data_dir = config.data_dir.clone();
@@ -84,24 +119,16 @@ impl Application {
 
         let Database { pool, embedded } = Database::open(&config, false).await?;
 
-        let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
-        // The development PKI always exists: it issues the citizens' development Diia.Signature keys.
-        let (pki, dev_seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
-        let seal = match &config.seal {
-            None => dev_seal,
-            Some(source) => load_seal(source)?.seal,
-        };
-        let ca_pem = seal.trust_anchors_pem()?;
-        let pki = Arc::new(pki);
-        let seal: Arc<dyn Seal> = Arc::new(seal);
-        let keys = KeyRing::derive(&secret, config.key_generations).map_err(SealError::from)?;
-        let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
+        let service_keys = ServiceKeys::load(&config)?;
 
         let addr = format!("{}:{}", config.host, config.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
         let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
 
+        let audit = service_keys.audit_desk(pool.clone(), &public_base_url, config.clock.clone()).await?;
+        let ServiceKeys { keys, pki, seal, ca_pem } = service_keys;
+        let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
         let citizens = demo_citizens();
         let citizen_services = ShareRequestServices {
             registry: Arc::new(DemoRegistry::seeded()),
@@ -113,12 +140,14 @@ impl Application {
         let engine = Arc::new(
             Engine::new(EngineParts {
                 pool: pool.clone(),
-                keys,
+                keys: keys.clone(),
                 mailbox_codes: codes.clone(),
                 citizen_services,
                 ca_pem: ca_pem.clone(),
                 clock: config.clock.clone(),
                 settings,
+                audit,
+                seal: seal.clone(),
             })
             .map_err(SealError::from)?,
         );
@@ -127,7 +156,7 @@ impl Application {
         tokio::task::spawn_blocking(PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        for p in diia_qr_projections::projections() {
+        for p in diia_qr_projections::projections(&keys) {
             tasks.push(spawn_follower(pool.clone(), p, stop_rx.clone()));
         }
         let transport = match &config.mail {
@@ -153,6 +182,7 @@ impl Application {
         });
         tasks.push(worker.spawn(stop_rx.clone()));
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
+        tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));
 
         let app = router(AppState { engine: engine.clone() });
         let mut server_stop = stop_rx.clone();
@@ -242,6 +272,23 @@ fn url_host(url: &str) -> String {
     } else {
         host.to_string()
     }
+}
+
+/// Signs a checkpoint of the audit trail every minute, when it grew: what auditors compare
+/// their copies against, so a rewritten trail shows as an inconsistency.
+fn spawn_checkpoint_signer(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            match engine.audit().checkpoint().await {
+                Ok(_) | Err(EngineError::Rule { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint"),
+            }
+        }
+    })
 }
 
 fn spawn_expiry_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {

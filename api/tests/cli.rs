@@ -189,6 +189,15 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
         }
     }
     assert_eq!(pdfs, 9, "every requested document of the four shares");
+    // The partner's audit trail, verifiable with what the demo leaves beside it.
+    let log_key = std::fs::read_to_string(out.join("audit-log-key.txt")).unwrap();
+    let verified = run(Command::new(env!("CARGO_BIN_EXE_diia-qr"))
+        .args(["audit", "verify"])
+        .arg(out.join("audit.jsonl"))
+        .arg("--ca")
+        .arg(&ca)
+        .args(["--log-key", log_key.trim()]));
+    assert!(verified.contains("Вивантаження цілісне") && verified.contains("4 підписів згоди перевірено"), "{verified}");
     let mut names: Vec<String> =
         std::fs::read_dir(&unpacked).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();

@@ -29,11 +29,21 @@ pub enum KeyPurpose {
     /// The seed of the audit log's Ed25519 key, which signs checkpoints: rotating it starts a
     /// new log key (publish the new verifier key beside the old one).
     AuditLog,
+    /// The keyed digest that files audit entries under a citizen's РНОКПП (never in an entry).
+    /// It has no generation flag: rotating it would lose every citizen's past entries.
+    AuditCitizenIndex,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 6] =
-        [Self::Sessions, Self::QrTokens, Self::QrShortCodes, Self::MailboxCodes, Self::SearchCursors, Self::AuditLog];
+    pub const ALL: [KeyPurpose; 7] = [
+        Self::Sessions,
+        Self::QrTokens,
+        Self::QrShortCodes,
+        Self::MailboxCodes,
+        Self::SearchCursors,
+        Self::AuditLog,
+        Self::AuditCitizenIndex,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -43,6 +53,7 @@ impl KeyPurpose {
             Self::MailboxCodes => "mailbox-codes",
             Self::SearchCursors => "search-cursors",
             Self::AuditLog => "audit-log",
+            Self::AuditCitizenIndex => "audit-citizen-index",
         }
     }
 }
@@ -73,6 +84,7 @@ impl KeyGenerations {
             KeyPurpose::MailboxCodes => self.mailbox_codes,
             KeyPurpose::SearchCursors => self.search_cursors,
             KeyPurpose::AuditLog => self.audit_log,
+            KeyPurpose::AuditCitizenIndex => 1,
         }
     }
 }
@@ -115,6 +127,7 @@ pub struct KeyRing {
     mailbox_codes: PurposeKey,
     search_cursors: PurposeKey,
     audit_log: PurposeKey,
+    audit_citizen_index: PurposeKey,
 }
 
 impl KeyRing {
@@ -127,6 +140,7 @@ impl KeyRing {
             mailbox_codes: key(KeyPurpose::MailboxCodes)?,
             search_cursors: key(KeyPurpose::SearchCursors)?,
             audit_log: key(KeyPurpose::AuditLog)?,
+            audit_citizen_index: key(KeyPurpose::AuditCitizenIndex)?,
         })
     }
 
@@ -138,6 +152,7 @@ impl KeyRing {
             KeyPurpose::MailboxCodes => &self.mailbox_codes,
             KeyPurpose::SearchCursors => &self.search_cursors,
             KeyPurpose::AuditLog => &self.audit_log,
+            KeyPurpose::AuditCitizenIndex => &self.audit_citizen_index,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Black-box tests of the engine through its HTTP API, against a real PostgreSQL cluster.
 
+mod audit;
 mod concurrency;
 mod delivery;
 mod end_to_end;
@@ -8,4 +9,5 @@ mod problems;
 mod projections;
 mod qr_codes;
 mod rules;
+mod search;
 mod verification;

@@ -4,8 +4,10 @@
 //! PostgreSQL event store; queries read the views. HTTP, the CLI and the demo all go through
 //! here, and nothing else touches the database pool.
 
+pub mod audit;
 mod citizen;
 pub mod clock;
+pub mod copies;
 mod delivery_outcomes;
 pub mod dev_services;
 mod error;
@@ -14,6 +16,7 @@ pub mod offer;
 mod operator;
 mod partner;
 pub mod qr_tokens;
+mod search;
 pub mod sessions;
 mod sign_in;
 mod store;
@@ -26,7 +29,7 @@ use diia_qr_domain::branch::{Branch, BranchServices, EmailConfirmationCodes};
 use diia_qr_domain::partner::Partner;
 use diia_qr_domain::service::Service;
 use diia_qr_domain::share_request::{DocumentRegistry, ShareRequest, ShareRequestServices};
-use diia_qr_projections::keys::KeyRing;
+use diia_qr_projections::keys::{KeyPurpose, KeyRing, PurposeKey};
 use sqlx::PgPool;
 
 pub use citizen::ShareHistoryEntry;
@@ -60,6 +63,9 @@ pub struct EngineParts {
     pub ca_pem: String,
     pub clock: Clock,
     pub settings: EngineSettings,
+    pub audit: audit::AuditDesk,
+    /// The seal that signs copies (a download seals its copy again, as the mail did).
+    pub seal: Arc<dyn diia_qr_projections::seal::Seal>,
 }
 
 pub struct Engine {
@@ -71,15 +77,19 @@ pub struct Engine {
     registry: Arc<dyn DocumentRegistry>,
     qr_tokens: QrTokens,
     sessions: Sessions,
+    /// Signs the search's page cursors.
+    search_cursors: PurposeKey,
     ca_pem: String,
     trust_anchors: Vec<openssl::x509::X509>,
     clock: Clock,
     settings: EngineSettings,
+    audit: audit::AuditDesk,
+    seal: Arc<dyn diia_qr_projections::seal::Seal>,
 }
 
 impl Engine {
     pub fn new(parts: EngineParts) -> Result<Self, openssl::error::ErrorStack> {
-        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings } = parts;
+        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal } = parts;
         Ok(Self {
             partners: Store::new(&pool, ()),
             branches: Store::new(&pool, BranchServices { codes: mailbox_codes }),
@@ -88,12 +98,20 @@ impl Engine {
             shares: Store::new(&pool, citizen_services),
             qr_tokens: QrTokens::new(&keys, &settings.public_base_url),
             sessions: Sessions::new(&keys, clock.clone()),
+            search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
             trust_anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
             ca_pem,
             pool,
             clock,
             settings,
+            audit,
+            seal,
         })
+    }
+
+    /// Checkpoints, proofs and exports of the audit trail.
+    pub fn audit(&self) -> &audit::AuditDesk {
+        &self.audit
     }
 
     pub fn sessions(&self) -> &Sessions {

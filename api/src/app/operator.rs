@@ -49,7 +49,7 @@ impl Engine {
 
     /// Every projection's position, lag and last error: for operators.
     pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, EngineError> {
-        let names: Vec<&str> = diia_qr_projections::projections().iter().map(|p| p.name()).collect();
+        let names = diia_qr_projections::projection_names();
         Ok(projection_status(&self.pool, &names).await?)
     }
 

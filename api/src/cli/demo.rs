@@ -210,11 +210,55 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let ca: PathBuf = out.join("diia-qr-dev-ca.pem");
     std::fs::write(&ca, &app.ca_pem)?;
     step(&format!("Сертифікат ЦС для перевірки підписів: {}", ca.display()));
+    let (audit, log_key) = export_audit(engine, &who, out).await?;
+    step(&format!("Журнал аудиту партнера вивантажено: {} (ключ журналу — у {})", audit.display(), log_key.display()));
     println!(
         "\nПеревірити копію: витягніть вкладення з .eml і виконайте\n  openssl cms -verify -binary -inform DER -in COPY.p7s -content COPY.pdf -CAfile {} -out /dev/null",
         ca.display()
     );
+    println!(
+        "Перевірити журнал аудиту:\n  diia-qr audit verify {} --ca {} --log-key \"$(cat {})\"",
+        audit.display(),
+        ca.display(),
+        log_key.display()
+    );
     Ok(())
+}
+
+/// The partner's own audit trail, once it has recorded everything: `audit.jsonl`, and the log's
+/// verifier key beside it.
+async fn export_audit(engine: &Engine, who: &PartnerIdentity, out: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    use diia_qr::app::audit::{ExportRequest, ExportRequester};
+    use diia_qr_projections::audit_trail::export::ExportFormat;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = engine.projection_status().await?;
+        if status.iter().all(|p| p.lag_events == 0 && !p.degraded()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("проєкції не наздогнали журнал подій за 30 с");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (lines, mut received) = tokio::sync::mpsc::channel::<String>(1024);
+    let requester = ExportRequester::Partner { partner_id: who.partner_id(), head: who.head.rnokpp.clone() };
+    let exporting = engine.audit().export(&requester, ExportRequest::default(), ExportFormat::JsonLines, lines);
+    let collecting = async {
+        let mut text = String::new();
+        while let Some(line) = received.recv().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    };
+    let (exported, text) = tokio::join!(exporting, collecting);
+    exported?;
+    let audit = out.join("audit.jsonl");
+    std::fs::write(&audit, text)?;
+    let log_key = out.join("audit-log-key.txt");
+    std::fs::write(&log_key, engine.audit().log_key() + "\n")?;
+    Ok((audit, log_key))
 }
 
 /// The eight-digit code in a confirmation letter (a single base64 text part).

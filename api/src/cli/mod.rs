@@ -1,6 +1,7 @@
 //! The command line: flags and environment variables become a `Config`; each subcommand is one
 //! function. Errors print once, with their cause chain.
 
+mod audit;
 mod demo;
 mod projections;
 
@@ -59,6 +60,20 @@ enum Command {
         ca: Option<PathBuf>,
         #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
         data_dir: PathBuf,
+    },
+    /// The audit trail: export it, verify an export offline.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// One partner's or one citizen's consent history, replayed from the log as of a moment.
+    History {
+        #[command(flatten)]
+        args: audit::HistoryArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Projections and reactors: status, rebuild, resume.
     Projections {
@@ -231,6 +246,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.shutdown().await;
             Ok(())
         }
+        Command::Audit { command, database } => audit::run(command, &database.config()).await,
+        Command::History { args, database } => audit::history(args, &database.config()).await,
         Command::Projections { command, database } => projections::run(command, &database.config()).await,
         Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
         Command::Verify { pdf, p7s, ca, data_dir } => {

@@ -42,7 +42,7 @@ pub async fn run(command: ProjectionsCommand, config: &Config) -> anyhow::Result
 }
 
 fn names() -> Vec<&'static str> {
-    diia_qr_projections::projections().iter().map(|p| p.name()).collect()
+    diia_qr_projections::projection_names()
 }
 
 fn known(name: &str) -> anyhow::Result<()> {
@@ -81,13 +81,14 @@ async fn rebuild_views(database: &Database, name: Option<&str>) -> anyhow::Resul
     if let Some(name) = name {
         known(name)?;
     }
-    let chosen: Vec<_> = diia_qr_projections::projections()
-        .into_iter()
-        .filter(|p| match name {
-            Some(name) => p.name() == name,
-            None => !p.tables().is_empty(),
-        })
-        .collect();
+    let views = diia_qr_projections::views();
+    let chosen: Vec<_> = match name {
+        Some(name) if !views.iter().any(|p| p.name() == name) => {
+            bail!("проєкцію «{name}» не перебудовують: її наслідки (листи, записи аудиту) не відтворюються з журналу подій")
+        }
+        Some(name) => views.into_iter().filter(|p| p.name() == name).collect(),
+        None => views,
+    };
     for projection in chosen {
         let bar = ProgressBar::new(0).with_message(projection.name());
         bar.set_style(

@@ -3,12 +3,14 @@
 //! the database or builds JSON by hand. One module per caller: `partner`, `citizen`, `operator`
 //! (and the development sign-ins), `public` (no sign-in), `verify` (copies).
 
+mod audit;
 mod citizen;
 pub mod extract;
 mod operator;
 mod partner;
 pub mod problem;
 mod public;
+mod search;
 mod verify;
 
 use std::sync::Arc;
@@ -49,7 +51,12 @@ pub fn router(state: AppState) -> Router {
         .route("/services/{service_id}/qr.png", get(partner::qr_png))
         .route("/services/{service_id}/poster.pdf", get(partner::poster_pdf))
         .route("/services/{service_id}/poster.svg", get(partner::poster_svg))
-        .route("/shares", get(partner::shares));
+        .route("/shares", get(partner::shares))
+        .route("/shares/{id}/copies", get(partner::received_copies))
+        .route("/shares/{id}/copies/{file}", get(partner::download_copy))
+        .route("/documents", get(search::search))
+        .route("/audit-export", get(audit::partner_export))
+        .route("/history", get(audit::partner_history));
     let citizen = Router::new()
         .route("/scans", post(citizen::scan))
         .route("/share-requests/{id}", get(citizen::show))
@@ -76,6 +83,11 @@ pub fn router(state: AppState) -> Router {
         .route("/qr/v1/{token}", get(public::qr_landing))
         .route("/q/{code}", get(public::short_link))
         .route("/api/v1/operator/projections", get(operator::projections))
+        .route("/api/v1/operator/audit-export", get(audit::operator_export))
+        .route("/api/v1/operator/history", get(audit::operator_history))
+        .route("/api/v1/audit/checkpoint", get(audit::checkpoint))
+        .route("/api/v1/audit/proofs/inclusion", get(audit::inclusion_proof))
+        .route("/api/v1/audit/proofs/consistency", get(audit::consistency_proof))
         .route("/health", get(operator::health))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
         .method_not_allowed_fallback(|| async {

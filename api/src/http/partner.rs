@@ -205,7 +205,7 @@ pub struct ServiceCreated {
     service_id: Uuid,
 }
 
-fn document_type(code: &str) -> Result<DocumentType, ApiError> {
+pub(super) fn document_type(code: &str) -> Result<DocumentType, ApiError> {
     DocumentType::from_code(code).ok_or_else(|| {
         let known = DocumentType::ALL.map(|t| t.code()).join(", ");
         ApiError::new(
@@ -307,4 +307,36 @@ pub struct SharesReceived {
 
 pub async fn shares(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<SharesReceived>> {
     Ok(Json(SharesReceived { shares: s.engine.shares_received(&who).await? }))
+}
+
+#[derive(Serialize)]
+pub struct ReceivedCopies {
+    copies: Vec<crate::app::copies::ReceivedCopy>,
+}
+
+/// The copies a received share holds, to download again.
+pub async fn received_copies(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ReceivedCopies>> {
+    Ok(Json(ReceivedCopies { copies: s.engine.received_copies(&who, id).await? }))
+}
+
+/// `{copy_id}.pdf` or `{copy_id}.p7s`: the copy as mailed, or its seal.
+pub async fn download_copy(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath((id, file)): ApiPath<(Uuid, String)>,
+) -> Result<File, ApiError> {
+    use crate::app::copies::CopyPart;
+    let not_found =
+        || ApiError::new(StatusCode::NOT_FOUND, "copy-not-found", "такої копії немає: очікується «ідентифікатор.pdf» або «.p7s»");
+    let (copy, part) = match file.rsplit_once('.') {
+        Some((copy, "pdf")) => (copy, CopyPart::Pdf),
+        Some((copy, "p7s")) => (copy, CopyPart::Signature),
+        _ => return Err(not_found()),
+    };
+    let copy: Uuid = copy.parse().map_err(|_| not_found())?;
+    Ok(File(s.engine.download_copy(&who, id, copy, part).await?))
 }

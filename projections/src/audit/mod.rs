@@ -4,10 +4,12 @@
 //! tree over entries' RFC 8785 canonical JSON, and C2SP checkpoints signed as C2SP notes.
 //! - `canonical`: an entry's leaf bytes;
 //! - `tree`: leaf and node hashes, roots, inclusion and consistency proofs and their verifiers;
-//! - `checkpoint`: the log key, and signing and opening a checkpoint.
+//! - `checkpoint`: the log key, and signing and opening a checkpoint;
+//! - `subtrees`: the same proofs from stored complete subtrees, O(log² n) hashes each.
 
 pub mod canonical;
 pub mod checkpoint;
+pub mod subtrees;
 pub mod tree;
 
 pub use canonical::{canonical_json, CanonicalError};

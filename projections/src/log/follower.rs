@@ -22,6 +22,10 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("event {aggregate_type}/{aggregate_id}#{sequence} does not decode: {source}")]
     Decode { aggregate_type: String, aggregate_id: String, sequence: i64, source: serde_json::Error },
+    /// The event decodes, but the projection cannot record it (it breaks the projection's own
+    /// invariants): retrying will not help.
+    #[error("the event cannot be applied: {0}")]
+    Unapplicable(String),
     #[error("projection {projection} is halted at event {failed_global_id:?}: {error}")]
     Halted { projection: &'static str, failed_global_id: Option<i64>, error: String },
 }
@@ -38,7 +42,7 @@ impl ProjectionError {
 
     /// Whether retrying cannot help: the event itself is the problem, so the projection stops.
     pub fn halts(&self) -> bool {
-        matches!(self, Self::Decode { .. } | Self::Halted { .. })
+        matches!(self, Self::Decode { .. } | Self::Unapplicable(_) | Self::Halted { .. })
     }
 }
 
@@ -54,10 +58,13 @@ pub trait Projection: Send + Sync {
     fn tables(&self) -> &'static [&'static str] {
         &[]
     }
+    /// How many events one transaction applies. A projection whose batch holds a lock others
+    /// wait for (the audit trail's head) keeps it small.
+    fn batch_size(&self) -> i64 {
+        500
+    }
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
 }
-
-const BATCH: i64 = 500;
 
 /// Locks the projection's checkpoint row (creating it at the start of the log), so that
 /// concurrent runners of one projection, and a rebuild's swap, serialise on it.
@@ -115,7 +122,7 @@ pub async fn run_batch(pool: &PgPool, projection: &dyn Projection) -> Result<usi
             error: checkpoint.last_error.unwrap_or_default(),
         });
     }
-    let events = read_after(&mut tx, checkpoint.position, BATCH).await?;
+    let events = read_after(&mut tx, checkpoint.position, projection.batch_size()).await?;
     let Some(last) = events.last().map(|e| e.position) else {
         if checkpoint.last_error.is_some() {
             // An earlier failure was transient and nothing is left to apply: healthy again.

@@ -15,7 +15,7 @@ use super::reader::{read_after, LogPosition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
-    #[error("проєкцію «{0}» не перебудовують: вона надсилає листи, і повтор надіслав би їх знову")]
+    #[error("проєкцію «{0}» не перебудовують: її наслідки (листи, записи аудиту) не відтворюються з журналу подій")]
     NotRebuildable(&'static str),
     #[error("проєкцію «{0}» вже перебудовує інший процес")]
     AlreadyRunning(&'static str),

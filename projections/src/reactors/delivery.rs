@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diia_qr_domain::branch::EmailConfirmationCodes;
 use diia_qr_domain::documents::HeldDocument;
-use diia_qr_domain::share_request::ShareSnapshot;
+use diia_qr_domain::share_request::{ShareRequestEvent, ShareSnapshot};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -107,6 +107,61 @@ pub fn sign_copies(
             Ok(SignedCopy { document: document.clone(), stem: file_stem(document, copy_id(share_request_id, document)), pdf, p7s })
         })
         .collect()
+}
+
+/// Records each copy before it leaves (by mail or a download), so anyone it reaches can have it
+/// verified. A copy rendered again is the same PDF: its row is already there.
+pub async fn record_issued(
+    pool: &PgPool,
+    share_request_id: Uuid,
+    snapshot: &ShareSnapshot,
+    signed: &[SignedCopy],
+    made_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for c in signed {
+        sqlx::query(
+            "INSERT INTO issued_copies (pdf_sha256, copy_id, share_request_id, partner_id, organisation_name, branch_name,
+                 branch_address, purposes, document_type, made_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pdf_sha256) DO NOTHING",
+        )
+        .bind(sha256_hex(&c.pdf))
+        .bind(copy_id(share_request_id, &c.document))
+        .bind(share_request_id)
+        .bind(snapshot.partner_id)
+        .bind(&snapshot.organisation_name)
+        .bind(&snapshot.branch_name)
+        .bind(&snapshot.branch_address)
+        .bind(serde_json::to_value(&snapshot.service_names).unwrap_or_default())
+        .bind(c.document.document_type.code())
+        .bind(made_at)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a share request sent, read back from the log: its snapshot, the copies' data and the
+/// time they were made. `None` until it was sent.
+pub async fn sent_copies(
+    pool: &PgPool,
+    share_request_id: Uuid,
+) -> Result<Option<(ShareSnapshot, Vec<HeldDocument>, DateTime<Utc>)>, sqlx::Error> {
+    let payloads: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE aggregate_type = 'ShareRequest' AND aggregate_id = $1
+            AND event_type IN ('ShareRequestOpened', 'ShareRequestSent') ORDER BY sequence",
+    )
+    .bind(share_request_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    let (mut snapshot, mut sent) = (None, None);
+    for payload in payloads {
+        match serde_json::from_value::<ShareRequestEvent>(payload) {
+            Ok(ShareRequestEvent::Opened { snapshot: s, .. }) => snapshot = Some(s),
+            Ok(ShareRequestEvent::Sent { copies, sent_at, .. }) => sent = Some((copies, sent_at)),
+            _ => {}
+        }
+    }
+    Ok(snapshot.zip(sent).map(|(snapshot, (copies, at))| (snapshot, copies, at)))
 }
 
 pub fn copies_message_id(share_request_id: Uuid, domain: &str) -> String {
@@ -232,41 +287,11 @@ impl DeliveryWorker {
                 let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at, &base))
                     .await
                     .map_err(|e| format!("render task: {e}"))??;
-                self.record_issued(id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;
+                record_issued(&self.pool, id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;
                 let message = copies_message(&self.settings, id, snapshot, &signed, *sent_at)?;
                 Ok((message, format!("share-{id}")))
             }
         }
-    }
-
-    /// Records each copy before it is sent, so anyone it reaches can have it verified.
-    async fn record_issued(
-        &self,
-        share_request_id: Uuid,
-        snapshot: &ShareSnapshot,
-        signed: &[SignedCopy],
-        made_at: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        for c in signed {
-            sqlx::query(
-                "INSERT INTO issued_copies (pdf_sha256, copy_id, share_request_id, partner_id, organisation_name, branch_name,
-                     branch_address, purposes, document_type, made_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pdf_sha256) DO NOTHING",
-            )
-            .bind(sha256_hex(&c.pdf))
-            .bind(copy_id(share_request_id, &c.document))
-            .bind(share_request_id)
-            .bind(snapshot.partner_id)
-            .bind(&snapshot.organisation_name)
-            .bind(&snapshot.branch_name)
-            .bind(&snapshot.branch_address)
-            .bind(serde_json::to_value(&snapshot.service_names).unwrap_or_default())
-            .bind(c.document.document_type.code())
-            .bind(made_at)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
     }
 
     /// Delivers one due job, if there is one. Returns whether a job was handled.

@@ -2,3 +2,4 @@
 //! transaction the follower gives it, and queried by the application layer.
 
 pub mod cabinet;
+pub mod search;
