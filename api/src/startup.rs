@@ -291,11 +291,16 @@ fn spawn_checkpoint_signer(engine: Arc<Engine>, mut stop: watch::Receiver<bool>)
     })
 }
 
+/// Expires open requests whose time ran out and erases the data of requests whose retention ran
+/// out, every few seconds.
 fn spawn_expiry_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(e) = engine.expire_overdue().await {
                 tracing::warn!(error = %e, "expiry sweep");
+            }
+            if let Err(e) = engine.erase_overdue().await {
+                tracing::warn!(error = %e, "retention sweep");
             }
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,

@@ -195,15 +195,48 @@ pub struct ConsentStatement {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShareRequestCommand {
-    Open { share_request_id: Uuid, citizen: Rnokpp, snapshot: ShareSnapshot, opened_at: DateTime<Utc>, expires_at: DateTime<Utc> },
-    ChooseDocuments { choices: Vec<DocumentChoice>, at: DateTime<Utc> },
-    VerifyPhoto { photo: Vec<u8>, at: DateTime<Utc> },
-    Confirm { code: String, at: DateTime<Utc> },
-    Send { at: DateTime<Utc> },
-    Decline { at: DateTime<Utc> },
-    Expire { at: DateTime<Utc> },
-    RecordDelivery { accepted_at: DateTime<Utc>, message_id: String },
-    RecordDeliveryFailure { at: DateTime<Utc>, reason: String },
+    Open {
+        share_request_id: Uuid,
+        citizen: Rnokpp,
+        snapshot: ShareSnapshot,
+        opened_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+    ChooseDocuments {
+        choices: Vec<DocumentChoice>,
+        at: DateTime<Utc>,
+    },
+    VerifyPhoto {
+        photo: Vec<u8>,
+        at: DateTime<Utc>,
+    },
+    Confirm {
+        code: String,
+        at: DateTime<Utc>,
+    },
+    Send {
+        at: DateTime<Utc>,
+    },
+    Decline {
+        at: DateTime<Utc>,
+    },
+    Expire {
+        at: DateTime<Utc>,
+    },
+    /// Forgets the citizen's personal data: when the service's retention has run out after the
+    /// request ended, or at the citizen's request once it has ended.
+    ErasePersonalData {
+        at: DateTime<Utc>,
+        reason: ErasureReason,
+    },
+    RecordDelivery {
+        accepted_at: DateTime<Utc>,
+        message_id: String,
+    },
+    RecordDeliveryFailure {
+        at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +280,31 @@ pub enum ShareRequestEvent {
     Expired {
         at: DateTime<Utc>,
     },
+    /// The request's personal data was erased (its data key destroyed): the events stay, their
+    /// personal fields can no longer be read.
+    PersonalDataErased {
+        at: DateTime<Utc>,
+        reason: ErasureReason,
+    },
+}
+
+/// Why a request's personal data was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The service's retention period ran out.
+    RetentionEnded,
+    /// The citizen asked.
+    CitizenRequest,
+}
+
+impl ErasureReason {
+    pub fn label_uk(self) -> &'static str {
+        match self {
+            Self::RetentionEnded => "минув строк зберігання, визначений послугою",
+            Self::CitizenRequest => "на вимогу громадянина",
+        }
+    }
 }
 
 impl DomainEvent for ShareRequestEvent {
@@ -261,6 +319,7 @@ impl DomainEvent for ShareRequestEvent {
             Self::DeliveryFailed { .. } => "ShareRequestDeliveryFailed",
             Self::Declined { .. } => "ShareRequestDeclined",
             Self::Expired { .. } => "ShareRequestExpired",
+            Self::PersonalDataErased { .. } => "ShareRequestPersonalDataErased",
         }
         .to_string()
     }
@@ -313,6 +372,12 @@ pub enum ShareRequestError {
     DeliveryAlreadyRecorded,
     #[error("час запиту ще не минув")]
     NotExpiredYet,
+    #[error("персональні дані цього запиту вже видалено")]
+    AlreadyErased,
+    #[error("запит ще не завершено: дані видаляють після завершення")]
+    NotEnded,
+    #[error("строк зберігання ще не минув: дані буде видалено {0}")]
+    RetentionNotOver(DateTime<Utc>),
 }
 
 impl RuleViolation for ShareRequestError {
@@ -325,7 +390,10 @@ impl RuleViolation for ShareRequestError {
             | Self::AlreadyConsented
             | Self::AlreadySent
             | Self::Finished(_)
-            | Self::DeliveryAlreadyRecorded => RuleKind::Conflict,
+            | Self::DeliveryAlreadyRecorded
+            | Self::AlreadyErased
+            | Self::NotEnded
+            | Self::RetentionNotOver(_) => RuleKind::Conflict,
             Self::Signature(DiiaSignatureError::Locked) => RuleKind::RateLimited,
             Self::Registry(RegistryError::Unavailable(_))
             | Self::PhotoUnavailable(_)
@@ -366,6 +434,9 @@ impl RuleViolation for ShareRequestError {
             Self::NotSent => "share-not-sent",
             Self::DeliveryAlreadyRecorded => "delivery-already-recorded",
             Self::NotExpiredYet => "share-not-expired",
+            Self::AlreadyErased => "share-data-already-erased",
+            Self::NotEnded => "share-not-ended",
+            Self::RetentionNotOver(_) => "share-retention-not-over",
         }
     }
     fn diia_code(&self) -> Option<u32> {
@@ -415,9 +486,21 @@ pub struct ShareRequest {
     chosen: BTreeMap<DocumentType, String>,
     expires_at: Option<DateTime<Utc>>,
     status: ShareStatus,
+    /// When the request ended: sent, declined or expired.
+    ended_at: Option<DateTime<Utc>>,
+    erased: Option<(DateTime<Utc>, ErasureReason)>,
 }
 
 impl ShareRequest {
+    /// When and why its personal data was erased, if it was.
+    pub fn erased(&self) -> Option<(DateTime<Utc>, ErasureReason)> {
+        self.erased
+    }
+    /// When the service's retention of the request's data runs out, once the request ended.
+    pub fn retention_ends_at(&self) -> Option<DateTime<Utc>> {
+        let days = i64::from(self.snapshot.as_ref()?.retention_days);
+        Some(self.ended_at? + chrono::Duration::days(days))
+    }
     pub fn status(&self) -> ShareStatus {
         self.status
     }
@@ -614,6 +697,16 @@ impl Aggregate for ShareRequest {
                 sink.write(E::Declined { at }, self).await;
                 Ok(())
             }
+            C::ErasePersonalData { .. } if self.status == ShareStatus::New => Err(Error::NotFound),
+            C::ErasePersonalData { .. } if self.erased.is_some() => Err(Error::AlreadyErased),
+            C::ErasePersonalData { at, reason } => {
+                let ends = self.retention_ends_at().ok_or(Error::NotEnded)?;
+                if reason == ErasureReason::RetentionEnded && at < ends {
+                    return Err(Error::RetentionNotOver(ends));
+                }
+                sink.write(E::PersonalDataErased { at, reason }, self).await;
+                Ok(())
+            }
         }
     }
 
@@ -642,11 +735,21 @@ impl Aggregate for ShareRequest {
             }
             E::PhotoVerified { .. } => self.status = ShareStatus::PhotoVerified,
             E::ConsentSigned { .. } => self.status = ShareStatus::Consented,
-            E::Sent { .. } => self.status = ShareStatus::Sent,
+            E::Sent { sent_at, .. } => {
+                self.status = ShareStatus::Sent;
+                self.ended_at = Some(sent_at);
+            }
             E::Delivered { .. } => self.status = ShareStatus::Delivered,
             E::DeliveryFailed { .. } => self.status = ShareStatus::DeliveryFailed,
-            E::Declined { .. } => self.status = ShareStatus::Declined,
-            E::Expired { .. } => self.status = ShareStatus::Expired,
+            E::Declined { at } => {
+                self.status = ShareStatus::Declined;
+                self.ended_at = Some(at);
+            }
+            E::Expired { at } => {
+                self.status = ShareStatus::Expired;
+                self.ended_at = Some(at);
+            }
+            E::PersonalDataErased { at, reason } => self.erased = Some((at, reason)),
         }
     }
 }
@@ -1220,6 +1323,71 @@ mod tests {
         for (given, error) in cases {
             framework(parent_documents()).given(given).when_async(ShareRequestCommand::Expire { at: t(30) }).await.then_expect_error(error);
         }
+    }
+
+    // ErasePersonalData
+
+    fn days(n: i64) -> DateTime<Utc> {
+        t(3) + chrono::Duration::days(n)
+    }
+
+    #[tokio::test]
+    async fn personal_data_is_erased_when_the_services_retention_has_run_out_after_the_send() {
+        let erase = |at| ShareRequestCommand::ErasePersonalData { at, reason: ErasureReason::RetentionEnded };
+        framework(parent_documents())
+            .given(delivered())
+            .when_async(erase(days(30)))
+            .await
+            .then_expect_events(vec![ShareRequestEvent::PersonalDataErased { at: days(30), reason: ErasureReason::RetentionEnded }]);
+        framework(parent_documents())
+            .given(delivered())
+            .when_async(erase(days(30) - chrono::Duration::seconds(1)))
+            .await
+            .then_expect_error(ShareRequestError::RetentionNotOver(days(30)));
+    }
+
+    #[tokio::test]
+    async fn a_declined_or_expired_request_is_kept_for_the_same_retention_from_its_end() {
+        let erase = |at| ShareRequestCommand::ErasePersonalData { at, reason: ErasureReason::RetentionEnded };
+        let declined_at = match declined().last() {
+            Some(ShareRequestEvent::Declined { at }) => *at,
+            _ => unreachable!("declined() ends with Declined"),
+        };
+        framework(parent_documents())
+            .given(declined())
+            .when_async(erase(declined_at + chrono::Duration::days(30)))
+            .await
+            .then_expect_events(vec![ShareRequestEvent::PersonalDataErased {
+                at: declined_at + chrono::Duration::days(30),
+                reason: ErasureReason::RetentionEnded,
+            }]);
+        framework(parent_documents())
+            .given(expired())
+            .when_async(erase(t(16)))
+            .await
+            .then_expect_error(ShareRequestError::RetentionNotOver(t(16) + chrono::Duration::days(30)));
+    }
+
+    #[tokio::test]
+    async fn a_citizen_may_have_an_ended_request_erased_at_once_but_not_an_open_one() {
+        let erase = |at| ShareRequestCommand::ErasePersonalData { at, reason: ErasureReason::CitizenRequest };
+        framework(parent_documents())
+            .given(sent())
+            .when_async(erase(t(4)))
+            .await
+            .then_expect_events(vec![ShareRequestEvent::PersonalDataErased { at: t(4), reason: ErasureReason::CitizenRequest }]);
+        for given in [vec![opened(passport_and_tax())], consented()] {
+            framework(parent_documents()).given(given).when_async(erase(t(4))).await.then_expect_error(ShareRequestError::NotEnded);
+        }
+    }
+
+    #[tokio::test]
+    async fn erasure_happens_once_and_only_to_a_request_that_exists() {
+        let erase = ShareRequestCommand::ErasePersonalData { at: days(40), reason: ErasureReason::RetentionEnded };
+        let mut erased = delivered();
+        erased.push(ShareRequestEvent::PersonalDataErased { at: days(31), reason: ErasureReason::RetentionEnded });
+        framework(parent_documents()).given(erased).when_async(erase.clone()).await.then_expect_error(ShareRequestError::AlreadyErased);
+        framework(parent_documents()).given(vec![]).when_async(erase).await.then_expect_error(ShareRequestError::NotFound);
     }
 
     // RecordDelivery and RecordDeliveryFailure

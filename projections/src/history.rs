@@ -105,20 +105,27 @@ pub async fn consent_history(
     .bind(as_of)
     .fetch_all(pool)
     .await?;
+    let mut events = rows
+        .into_iter()
+        .map(|row| {
+            Ok(StoredEvent {
+                position: LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? },
+                aggregate_type: "ShareRequest".into(),
+                aggregate_id: row.try_get("aggregate_id")?,
+                sequence: row.try_get("sequence")?,
+                event_type: row.try_get("event_type")?,
+                event_version: String::new(),
+                payload: row.try_get("payload")?,
+                metadata: serde_json::Value::Null,
+                recorded_at: row.try_get("recorded_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let mut conn = pool.acquire().await?;
+    crate::personal_data::open_stored(&mut conn, &mut events).await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let mut shares: Vec<(ShareRequest, ShareAsOf)> = Vec::new();
     let mut replayed = 0u64;
-    for row in rows {
-        let event = StoredEvent {
-            position: LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? },
-            aggregate_type: "ShareRequest".into(),
-            aggregate_id: row.try_get("aggregate_id")?,
-            sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
-            event_version: String::new(),
-            payload: row.try_get("payload")?,
-            metadata: serde_json::Value::Null,
-            recorded_at: row.try_get("recorded_at")?,
-        };
+    for event in events {
         replayed += 1;
         progress(replayed, total as u64);
         let Ok(decoded) = event.decode::<ShareRequestEvent>() else { continue };
@@ -142,6 +149,14 @@ pub async fn consent_history(
             continue;
         };
         match &decoded {
+            ShareRequestEvent::ConsentSigned { signed_at, .. } if crate::personal_data::is_erased(&event.payload) => {
+                view.consent = Some(ConsentRecord {
+                    signed_at: *signed_at,
+                    statement_sha256: String::new(),
+                    signature_valid: false,
+                    signature_detail: "заяву й підпис видалено разом із персональними даними".into(),
+                });
+            }
             ShareRequestEvent::ConsentSigned { statement, signature_base64, signed_at } => {
                 use base64::Engine as _;
                 let verdict = base64::engine::general_purpose::STANDARD

@@ -6,6 +6,7 @@
 //! - `seal`: signing and verifying CMS signatures, apart from the development PKI;
 //! - `verification`: the verdict on a presented copy;
 //! - `audit`: the tamper-evident trail's formats: RFC 9162 Merkle tree and proofs, signed checkpoints, canonical JSON;
+//! - `personal_data`: share requests' personal fields sealed in the log under per-request keys (crypto-shredding);
 //! - `history`: consent history replayed from the log, as of any moment;
 //! - `audit_trail`: the trail stored: entries from the log and from accesses, checkpoints, export and its verification;
 //! - `counters`: operational counts not derived from the log (refused scans);
@@ -19,6 +20,7 @@ pub mod documents;
 pub mod history;
 pub mod keys;
 pub mod log;
+pub mod personal_data;
 pub mod reactors;
 pub mod seal;
 pub mod verification;

@@ -8,6 +8,7 @@ mod event_log;
 mod problems;
 mod projections;
 mod qr_codes;
+mod retention;
 mod rules;
 mod search;
 mod verification;

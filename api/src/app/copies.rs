@@ -64,6 +64,14 @@ impl Engine {
         if share.snapshot().map(|s| s.partner_id) != Some(who.partner_id()) {
             return Err(Self::share_not_found());
         }
+        if let Some((at, reason)) = share.erased() {
+            return Err(EngineError::Rule {
+                code: "share-data-erased",
+                kind: diia_qr_domain::RuleKind::Gone,
+                diia_code: None,
+                message: format!("копій більше немає: персональні дані видалено {} ({})", at.to_rfc3339(), reason.label_uk()),
+            });
+        }
         let Some((snapshot, copies, made_at)) = sent_copies(&self.pool, share_request_id).await? else {
             return Err(EngineError::not_found("copy-not-found", "цей запит ще не надсилав копій"));
         };

@@ -2,7 +2,7 @@
 //! expiring requests whose time ran out, the projections' standing and the engine's health.
 
 use diia_qr_domain::partner::PartnerCommand;
-use diia_qr_domain::share_request::ShareRequestCommand;
+use diia_qr_domain::share_request::{ErasureReason, ShareRequestCommand};
 use diia_qr_projections::log::{projection_status, ProjectionStatus};
 use serde::Serialize;
 use uuid::Uuid;
@@ -45,6 +45,56 @@ impl Engine {
             }
         }
         Ok(expired)
+    }
+
+    /// Erases the personal data of requests whose retention ran out; returns how many. Run
+    /// periodically. Each erasure is retried until it succeeds (a failure leaves the request
+    /// for the next sweep), and each step is idempotent.
+    pub async fn erase_overdue(&self) -> Result<usize, EngineError> {
+        let now = self.clock.now();
+        let due = diia_qr_projections::views::cabinet::shares_due_for_erasure(&self.pool, now, 200).await?;
+        let mut erased = 0;
+        for id in due {
+            match self.erase_personal_data(id, ErasureReason::RetentionEnded, &Actor::system("retention")).await {
+                Ok(newly) => erased += usize::from(newly),
+                // Not due yet by the aggregate's own reckoning, or raced: the next sweep looks again.
+                Err(EngineError::Rule { .. } | EngineError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Erases one request's personal data: the event first (its reason and time are what the
+    /// cabinet and the audit trail show), then the data key, the audit salts and the mail jobs'
+    /// copies. An erasure cut short is finished by running it again. Returns whether this call
+    /// erased it (false: it was erased before, and the rest is made sure of).
+    pub async fn erase_personal_data(&self, share_request_id: Uuid, reason: ErasureReason, actor: &Actor) -> Result<bool, EngineError> {
+        let now = self.clock.now();
+        let newly =
+            match self.shares.execute(share_request_id, ShareRequestCommand::ErasePersonalData { at: now, reason }, actor, now).await {
+                Ok(()) => true,
+                Err(e) if e.rule_code() == Some("share-data-already-erased") => false,
+                Err(e) => return Err(e),
+            };
+        let mut tx = self.pool.begin().await?;
+        diia_qr_projections::personal_data::destroy_key(&mut tx, share_request_id)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        diia_qr_projections::audit_trail::store::erase_scope(
+            &mut tx,
+            &diia_qr_projections::audit_trail::entries::share_scope(share_request_id),
+        )
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        // A job already handled needs the copies no more; a pending one is sent first (the
+        // request ended long ago, so there is none in practice).
+        sqlx::query("UPDATE mail_outbox SET payload = '{\"erased\": true}' WHERE aggregate_id = $1 AND status <> 'pending'")
+            .bind(share_request_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(newly)
     }
 
     /// Every projection's position, lag and last error: for operators.

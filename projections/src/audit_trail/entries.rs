@@ -131,6 +131,9 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(ShareRequestEvent::Expired { at }) => {
                 body.fact("expired_at", json!(timestamp(at)));
             }
+            Ok(ShareRequestEvent::PersonalDataErased { at, reason }) => {
+                body.fact("erased_at", json!(timestamp(at))).fact("reason", serde_json::to_value(reason).unwrap_or_default());
+            }
             Err(_) => undecodable(body),
         },
         "Partner" => match event.decode::<PartnerEvent>() {

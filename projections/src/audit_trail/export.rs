@@ -230,10 +230,24 @@ async fn consent_evidence(conn: &mut sqlx::PgConnection, chunk: &[ChunkEntry]) -
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = sqlx::query("SELECT global_id, payload FROM events WHERE global_id = ANY($1)").bind(&ids).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query("SELECT global_id, payload, aggregate_id, sequence, event_type FROM events WHERE global_id = ANY($1)")
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let share_ids: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>("aggregate_id").ok()).collect();
+    let keys = crate::personal_data::data_keys(conn, &share_ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .map_err(|e| TrailError::Corrupt(e.to_string()))?;
     let mut found = HashMap::new();
     for row in rows {
-        let payload: Value = row.try_get("payload")?;
+        let mut payload: Value = row.try_get("payload")?;
+        let aggregate_id: String = row.try_get("aggregate_id")?;
+        let key = keys.get(&aggregate_id).cloned().unwrap_or(crate::personal_data::DataKey::None);
+        crate::personal_data::open(&mut payload, &aggregate_id, row.try_get("sequence")?, &row.try_get::<String, _>("event_type")?, &key)
+            .map_err(|e| TrailError::Corrupt(e.to_string()))?;
+        if crate::personal_data::is_erased(&payload) {
+            continue;
+        }
         let signed = &payload["ConsentSigned"];
         if let (Some(statement), Some(signature)) = (signed["statement"].as_str(), signed["signature_base64"].as_str()) {
             found.insert(row.try_get("global_id")?, json!({"statement": statement, "signature": signature}));

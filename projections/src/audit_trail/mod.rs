@@ -79,15 +79,21 @@ impl Projection for AuditTrail {
             body.set("share_request_id", serde_json::json!(share.to_string()));
         }
         describe(event, &mut body);
+        let erasure = event.event_type == "ShareRequestPersonalDataErased";
         let entry = NewEntry {
             kind: event.event_type.clone(),
             partner_id: owner.partner_id,
             share_request_id: owner.share_request_id,
             source_event: Some(event.position.global_id),
             body: body.finish(),
-            citizen: owner.citizen_digest.map(|digest| (digest, scope)),
+            citizen: if erasure { None } else { owner.citizen_digest.map(|digest| (digest, scope.clone())) },
         };
         append(conn, &[entry]).await?;
+        if erasure {
+            // In log order, after every entry of the share: unlink them all from the citizen.
+            // The erasure use case does the same at once; whichever runs second finds it done.
+            store::erase_scope(conn, &scope).await?;
+        }
         Ok(())
     }
 }

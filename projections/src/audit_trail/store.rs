@@ -219,7 +219,8 @@ pub async fn inclusion_proofs(conn: &mut PgConnection, indexes: &[u64], size: u6
     Ok(plans.iter().map(|plan| plan.iter().map(|item| fold(&item.iter().map(|id| stored[id]).collect::<Vec<_>>())).collect()).collect())
 }
 
-/// The secret a scope's personal values are committed with: made on first use.
+/// The secret a scope's personal values are committed with: made on first use. An erased
+/// scope gets a throwaway salt, never stored: what is committed under it can never be opened.
 pub async fn salt_for(conn: &mut PgConnection, scope: &str) -> Result<Vec<u8>, TrailError> {
     let mut fresh = vec![0u8; 32];
     // OpenSSL's generator fails only when the system has no entropy source at all.
@@ -229,20 +230,35 @@ pub async fn salt_for(conn: &mut PgConnection, scope: &str) -> Result<Vec<u8>, T
         .bind(&fresh)
         .execute(&mut *conn)
         .await?;
-    Ok(sqlx::query_scalar("SELECT salt FROM audit_salts WHERE scope = $1").bind(scope).fetch_one(&mut *conn).await?)
+    let stored: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT salt FROM audit_salts WHERE scope = $1").bind(scope).fetch_one(&mut *conn).await?;
+    Ok(stored.unwrap_or(fresh))
 }
 
 /// The salts of these scopes that still exist (erased ones are absent).
 pub async fn salts(conn: &mut PgConnection, scopes: &[String]) -> Result<HashMap<String, Vec<u8>>, TrailError> {
-    let rows = sqlx::query("SELECT scope, salt FROM audit_salts WHERE scope = ANY($1)").bind(scopes).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query("SELECT scope, salt FROM audit_salts WHERE scope = ANY($1) AND salt IS NOT NULL")
+        .bind(scopes)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.into_iter().map(|row| Ok((row.try_get("scope")?, row.try_get("salt")?))).collect()
 }
 
 /// Forgets a scope's salt and its citizen links: its commitments can no longer be opened nor its
 /// entries found by the citizen's number. The entries and every proof stay.
 pub async fn erase_scope(conn: &mut PgConnection, scope: &str) -> Result<(), TrailError> {
-    sqlx::query("DELETE FROM audit_salts WHERE scope = $1").bind(scope).execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO audit_salts (scope, salt, erased_at) VALUES ($1, NULL, now())
+         ON CONFLICT (scope) DO UPDATE SET salt = NULL, erased_at = coalesce(audit_salts.erased_at, now())",
+    )
+    .bind(scope)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM audit_citizen_entries WHERE scope = $1").bind(scope).execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_owners SET citizen_digest = NULL WHERE $1 = 'share:' || aggregate_id")
+        .bind(scope)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

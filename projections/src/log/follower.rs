@@ -26,8 +26,20 @@ pub enum ProjectionError {
     /// invariants): retrying will not help.
     #[error("the event cannot be applied: {0}")]
     Unapplicable(String),
+    /// An event's sealed personal fields do not open: the key or the event is damaged.
+    #[error("personal data: {0}")]
+    PersonalData(String),
     #[error("projection {projection} is halted at event {failed_global_id:?}: {error}")]
     Halted { projection: &'static str, failed_global_id: Option<i64>, error: String },
+}
+
+impl From<crate::personal_data::PersonalDataError> for ProjectionError {
+    fn from(e: crate::personal_data::PersonalDataError) -> Self {
+        match e {
+            crate::personal_data::PersonalDataError::Database(e) => Self::Database(e),
+            other => Self::PersonalData(other.to_string()),
+        }
+    }
 }
 
 impl ProjectionError {
@@ -42,7 +54,7 @@ impl ProjectionError {
 
     /// Whether retrying cannot help: the event itself is the problem, so the projection stops.
     pub fn halts(&self) -> bool {
-        matches!(self, Self::Decode { .. } | Self::Unapplicable(_) | Self::Halted { .. })
+        matches!(self, Self::Decode { .. } | Self::Unapplicable(_) | Self::PersonalData(_) | Self::Halted { .. })
     }
 }
 

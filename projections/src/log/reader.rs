@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
+use super::follower::ProjectionError;
+
 /// A place in the log: everything at or before it has been handled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LogPosition {
@@ -38,8 +40,9 @@ impl StoredEvent {
     }
 }
 
-/// Reads up to `limit` events after `after`, in commit-safe order.
-pub async fn read_after(conn: &mut PgConnection, after: LogPosition, limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+/// Reads up to `limit` events after `after`, in commit-safe order, their personal fields opened
+/// (or erased: `crate::personal_data`).
+pub async fn read_after(conn: &mut PgConnection, after: LogPosition, limit: i64) -> Result<Vec<StoredEvent>, ProjectionError> {
     let rows = sqlx::query(
         "SELECT tx_id::text::bigint AS tx, global_id, aggregate_type, aggregate_id, sequence,
                 event_type, event_version, payload, metadata, recorded_at
@@ -54,7 +57,8 @@ pub async fn read_after(conn: &mut PgConnection, after: LogPosition, limit: i64)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter()
+    let mut events = rows
+        .into_iter()
         .map(|row| {
             Ok(StoredEvent {
                 position: LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? },
@@ -68,5 +72,7 @@ pub async fn read_after(conn: &mut PgConnection, after: LogPosition, limit: i64)
                 recorded_at: row.try_get("recorded_at")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    crate::personal_data::open_stored(conn, &mut events).await?;
+    Ok(events)
 }

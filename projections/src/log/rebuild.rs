@@ -23,6 +23,8 @@ pub enum RebuildError {
     Apply { global_id: i64, source: ProjectionError },
     #[error("база даних: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("журнал подій не читається: {0}")]
+    Read(#[from] ProjectionError),
 }
 
 /// How far a rebuild has come, for a progress bar.

@@ -146,13 +146,22 @@ pub async fn sent_copies(
     pool: &PgPool,
     share_request_id: Uuid,
 ) -> Result<Option<(ShareSnapshot, Vec<HeldDocument>, DateTime<Utc>)>, sqlx::Error> {
-    let payloads: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT payload FROM events WHERE aggregate_type = 'ShareRequest' AND aggregate_id = $1
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<(serde_json::Value, i64, String)> = sqlx::query_as(
+        "SELECT payload, sequence, event_type FROM events WHERE aggregate_type = 'ShareRequest' AND aggregate_id = $1
             AND event_type IN ('ShareRequestOpened', 'ShareRequestSent') ORDER BY sequence",
     )
     .bind(share_request_id.to_string())
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
+    let id = share_request_id.to_string();
+    let keys = crate::personal_data::data_keys(&mut conn, &[id.as_str()]).await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let key = keys.get(&id).cloned().unwrap_or(crate::personal_data::DataKey::None);
+    let mut payloads = Vec::with_capacity(rows.len());
+    for (mut payload, sequence, event_type) in rows {
+        crate::personal_data::open(&mut payload, &id, sequence, &event_type, &key).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        payloads.push(payload);
+    }
     let (mut snapshot, mut sent) = (None, None);
     for payload in payloads {
         match serde_json::from_value::<ShareRequestEvent>(payload) {

@@ -121,8 +121,8 @@ impl Projection for CabinetViews {
                     ShareRequestEvent::Opened { citizen, snapshot, opened_at, expires_at, .. } => {
                         sqlx::query(
                             "INSERT INTO share_requests_view (share_request_id, partner_id, branch_id, service_id, citizen,
-                                 organisation_name, branch_address, purposes, documents, status, opened_at, expires_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'opened', $10, $11) ON CONFLICT DO NOTHING",
+                                 organisation_name, branch_address, purposes, documents, status, opened_at, expires_at, retention_days)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'opened', $10, $11, $12) ON CONFLICT DO NOTHING",
                         )
                         .bind(id)
                         .bind(snapshot.partner_id)
@@ -135,11 +135,24 @@ impl Projection for CabinetViews {
                         .bind(serde_json::to_value(&snapshot.documents).unwrap_or_default())
                         .bind(opened_at)
                         .bind(expires_at)
+                        .bind(snapshot.retention_days as i32)
                         .execute(conn)
                         .await?;
                         return Ok(());
                     }
                     ShareRequestEvent::DocumentsChosen { .. } => return Ok(()),
+                    ShareRequestEvent::PersonalDataErased { at, reason } => {
+                        // The citizen is no longer named; when and why stay for the partner.
+                        sqlx::query(
+                            "UPDATE share_requests_view SET citizen = '', erased_at = $2, erased_reason = $3 WHERE share_request_id = $1",
+                        )
+                        .bind(id)
+                        .bind(at)
+                        .bind(serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)))
+                        .execute(conn)
+                        .await?;
+                        return Ok(());
+                    }
                     ShareRequestEvent::PhotoVerified { .. } => (ShareStatus::PhotoVerified, None),
                     ShareRequestEvent::ConsentSigned { .. } => (ShareStatus::Consented, None),
                     ShareRequestEvent::Sent { sent_at, .. } => (ShareStatus::Sent, Some(("sent_at", *sent_at))),
@@ -153,6 +166,19 @@ impl Projection for CabinetViews {
                     .bind(status_name(status))
                     .execute(&mut *conn)
                     .await?;
+                // The retention clock starts when the request ends.
+                let ended_at = match &e {
+                    ShareRequestEvent::Sent { sent_at, .. } => Some(*sent_at),
+                    ShareRequestEvent::Declined { at } | ShareRequestEvent::Expired { at } => Some(*at),
+                    _ => None,
+                };
+                if let Some(at) = ended_at {
+                    sqlx::query("UPDATE share_requests_view SET ended_at = $2 WHERE share_request_id = $1")
+                        .bind(id)
+                        .bind(at)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 match (extra, &e) {
                     (Some(("sent_at", at)), _) => {
                         sqlx::query("UPDATE share_requests_view SET sent_at = $2 WHERE share_request_id = $1")
@@ -219,6 +245,9 @@ pub struct ShareRow {
     pub sent_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
+    /// When and why the request's personal data was erased.
+    pub erased_at: Option<DateTime<Utc>>,
+    pub erased_reason: Option<String>,
 }
 
 pub async fn branches_of(pool: &PgPool, partner_id: Uuid) -> Result<Vec<BranchRow>, sqlx::Error> {
@@ -238,7 +267,7 @@ pub async fn services_of(pool: &PgPool, partner_id: Uuid) -> Result<Vec<ServiceR
     .await
 }
 
-const SHARE_COLUMNS: &str = "share_request_id, branch_id, service_id, organisation_name, branch_address, purposes, documents, status, opened_at, sent_at, delivered_at, failure_reason";
+const SHARE_COLUMNS: &str = "share_request_id, branch_id, service_id, organisation_name, branch_address, purposes, documents, status, opened_at, sent_at, delivered_at, failure_reason, erased_at, erased_reason";
 
 /// The shares a partner received, newest first.
 pub async fn shares_received_by(pool: &PgPool, partner_id: Uuid, limit: i64) -> Result<Vec<ShareRow>, sqlx::Error> {
@@ -264,6 +293,20 @@ pub async fn short_code_target(pool: &PgPool, short_code: &str) -> Result<Option
         .bind(short_code)
         .fetch_optional(pool)
         .await
+}
+
+/// Ended requests whose retention ran out by `now` and whose data is not erased yet: the
+/// retention sweep's work list. The aggregate decides; this only says where to look.
+pub async fn shares_due_for_erasure(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT share_request_id FROM share_requests_view
+          WHERE erased_at IS NULL AND ended_at IS NOT NULL AND ended_at + make_interval(days => retention_days) <= $1
+          ORDER BY ended_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// Open requests whose time ran out by `now`: the expiry sweep's work list.

@@ -76,6 +76,11 @@ impl Projection for SearchIndex {
             ShareRequestEvent::Declined { .. } | ShareRequestEvent::Expired { .. } => {
                 sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = $1").bind(share_id).execute(conn).await?;
             }
+            // Erased: nothing of the share is found any more.
+            ShareRequestEvent::PersonalDataErased { .. } => {
+                sqlx::query("DELETE FROM search_documents WHERE share_request_id = $1").bind(share_id).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = $1").bind(share_id).execute(conn).await?;
+            }
             ShareRequestEvent::DocumentsChosen { .. }
             | ShareRequestEvent::PhotoVerified { .. }
             | ShareRequestEvent::ConsentSigned { .. } => {}
