@@ -129,6 +129,9 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
     let out = temp_dir("demo");
     let stdout = run(Command::new(env!("CARGO_BIN_EXE_diia-qr")).args(["demo", "--out"]).arg(&out).env("RUST_LOG", "warn"));
     assert!(stdout.contains("Мар'яна Ігорівна Їжакевич"), "{stdout}");
+    // The demo's one search: a Latin spelling with a typo finds the Cyrillic name.
+    let found = stdout.lines().skip_while(|l| !l.contains("Пошук отриманих документів")).nth(1).unwrap_or_default();
+    assert!(found.contains("Їжакевич"), "{stdout}");
     for file in ["qr-1.svg", "qr-1.png", "poster-1.pdf", "poster-1.svg"] {
         assert!(out.join(file).exists(), "{file}");
     }

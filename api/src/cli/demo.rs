@@ -211,6 +211,7 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     std::fs::write(&ca, &app.ca_pem)?;
     step(&format!("Сертифікат ЦС для перевірки підписів: {}", ca.display()));
     let (audit, log_key) = export_audit(engine, &who, out).await?;
+    search_once(engine, &who).await?;
     step(&format!("Журнал аудиту партнера вивантажено: {} (ключ журналу — у {})", audit.display(), log_key.display()));
     println!(
         "\nПеревірити копію: витягніть вкладення з .eml і виконайте\n  openssl cms -verify -binary -inform DER -in COPY.p7s -content COPY.pdf -CAfile {} -out /dev/null",
@@ -222,6 +223,25 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         ca.display(),
         log_key.display()
     );
+    Ok(())
+}
+
+/// One search of what the partner received, as its cabinet would run it: a Latin spelling with a
+/// typo still finds the Cyrillic name.
+async fn search_once(engine: &Engine, who: &PartnerIdentity) -> anyhow::Result<()> {
+    use diia_qr_projections::views::search::SearchQuery;
+    let asked = "Yizhakevich";
+    let page = engine.search_received(who, SearchQuery { name: Some(asked.into()), ..SearchQuery::default() }).await?;
+    step(&format!("Пошук отриманих документів за «{asked}»: знайдено {}", page.documents.len()));
+    for d in &page.documents {
+        println!(
+            "    {} — {} ({}), {}",
+            d.holder_name,
+            d.document_type.title_uk(),
+            d.service_names.join(", "),
+            diia_qr_projections::documents::wording::kyiv_time(d.received_at)
+        );
+    }
     Ok(())
 }
 
