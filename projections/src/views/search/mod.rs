@@ -348,6 +348,23 @@ pub async fn search(pool: &PgPool, cursor_key: &PurposeKey, partner_id: Uuid, qu
     Ok(SearchPage { documents, next_cursor })
 }
 
+/// The server's own execution time of the first page's query, in milliseconds (`EXPLAIN
+/// ANALYZE`, same SQL, same binds): the floor the benchmark compares `search` against.
+pub async fn execution_ms(pool: &PgPool, partner_id: Uuid, query: &SearchQuery) -> Result<f64, SearchError> {
+    let plan = Plan::of(query)?;
+    let mut tx = pool.begin().await?;
+    if !plan.words.is_empty() {
+        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
+            .bind(WORD_SIMILARITY_THRESHOLD)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let explained: serde_json::Value =
+        plan.sql_after_prefix("EXPLAIN (ANALYZE, FORMAT JSON) ", partner_id, None).build_query_scalar().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(explained[0]["Execution Time"].as_f64().unwrap_or(f64::NAN))
+}
+
 /// A query checked and normalised: what the SQL and the cursor's digest are made of.
 #[derive(Debug)]
 struct Plan {
@@ -438,7 +455,13 @@ impl Plan {
 
     /// The page's SQL: every value bound, never spliced in; `partner_id` always first.
     fn sql(&self, partner_id: Uuid, after: Option<&CursorPosition>) -> QueryBuilder<'_, Postgres> {
-        let mut sql = QueryBuilder::new(
+        self.sql_after_prefix("", partner_id, after)
+    }
+
+    /// The same SQL behind `prefix` (`EXPLAIN …` for the benchmark's baseline).
+    fn sql_after_prefix(&self, prefix: &str, partner_id: Uuid, after: Option<&CursorPosition>) -> QueryBuilder<'_, Postgres> {
+        let mut sql = QueryBuilder::new(prefix.to_string());
+        sql.push(
             "SELECT * FROM (SELECT share_request_id, copy_index, document_type, holder_name, document_number, rnokpp, branch_id,
                     branch_name, service_id, service_names, received_at, delivery_state, ",
         );
