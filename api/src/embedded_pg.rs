@@ -25,7 +25,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Environment variable naming a folder that holds `initdb`, `pg_ctl` and `postgres`.
 pub const BIN_DIR_ENV: &str = "DIIA_QR_PG_BIN";
@@ -549,6 +549,17 @@ impl EmbeddedPostgres {
     }
 
     fn pg_ctl_stop(&self) -> Result<()> {
+        // `pg_ctl stop -w` returns once postmaster.pid is gone, which the server removes just
+        // before it exits: wait for the process itself too, so "stopped" means stopped.
+        let postmaster = fs::read_to_string(self.data_dir.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
+        let gone = || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while postmaster.is_some_and(process_alive) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
         let stop = |mode: &str| {
             run(self.command(&self.tool("pg_ctl")).arg("stop").arg("-D").arg(&self.data_dir).args([
                 "-m",
@@ -561,11 +572,13 @@ impl EmbeddedPostgres {
         };
         let fast = stop("fast")?;
         if fast.status.success() || !self.server_running()? {
+            gone();
             return Ok(());
         }
         tracing::warn!(output = %describe(&fast), "pg_ctl stop -m fast failed; trying immediate");
         let immediate = stop("immediate")?;
         if immediate.status.success() || !self.server_running()? {
+            gone();
             return Ok(());
         }
         Err(EmbeddedPgError::Stop { data_dir: self.data_dir.clone(), output: format!("{}; {}", describe(&fast), describe(&immediate)) })
