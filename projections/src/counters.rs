@@ -27,3 +27,11 @@ pub async fn refused_scans_of(pool: &PgPool, service_id: Uuid) -> Result<Vec<(St
         .fetch_all(pool)
         .await
 }
+
+/// Refused scans of each of `service_ids`, by reason: (service, reason, count).
+pub async fn refused_scans_of_services(pool: &PgPool, service_ids: &[Uuid]) -> Result<Vec<(Uuid, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT service_id, reason, refusals FROM qr_scan_refusals WHERE service_id = ANY($1) ORDER BY service_id, reason")
+        .bind(service_ids)
+        .fetch_all(pool)
+        .await
+}

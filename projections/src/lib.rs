@@ -28,7 +28,11 @@ pub mod views;
 
 /// The read models: built from the log alone, so `projections rebuild` may replay them.
 pub fn views() -> Vec<std::sync::Arc<dyn log::Projection>> {
-    vec![std::sync::Arc::new(views::cabinet::CabinetViews), std::sync::Arc::new(views::search::SearchIndex)]
+    vec![
+        std::sync::Arc::new(views::cabinet::CabinetViews),
+        std::sync::Arc::new(views::search::SearchIndex),
+        std::sync::Arc::new(views::overview::ShareTimeline),
+    ]
 }
 
 /// Every projection and reactor the engine runs, each on its own follower with its own

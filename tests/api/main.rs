@@ -1,10 +1,12 @@
 //! Black-box tests of the engine through its HTTP API, against a real PostgreSQL cluster.
 
 mod audit;
+mod cabinet;
 mod concurrency;
 mod delivery;
 mod end_to_end;
 mod event_log;
+mod openapi;
 mod problems;
 mod projections;
 mod qr_codes;

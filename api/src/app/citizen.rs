@@ -16,9 +16,10 @@ use super::store::Actor;
 use super::{Engine, EngineError};
 
 /// One line of the citizen's history: the share and the label the app shows for it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShareHistoryEntry {
     pub label: &'static str,
+    #[schema(value_type = crate::schemas::mirrors::ShareRow)]
     pub share: ShareRow,
 }
 

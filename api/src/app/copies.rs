@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Engine, EngineError, PartnerIdentity, Rendered};
 
 /// One copy a share sent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceivedCopy {
     pub copy_id: Uuid,
     pub document_type: String,

@@ -5,6 +5,7 @@
 //! here, and nothing else touches the database pool.
 
 pub mod audit;
+pub mod cabinet;
 mod citizen;
 pub mod clock;
 pub mod copies;

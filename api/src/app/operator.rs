@@ -132,13 +132,13 @@ impl Engine {
 }
 
 /// The engine's health, as `/health` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: HealthStatus,
     pub projections: Vec<ProjectionHealth>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// Everything answers and every projection runs.
@@ -149,7 +149,7 @@ pub enum HealthStatus {
     Unavailable,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectionHealth {
     pub name: String,
     pub state: ProjectionState,
@@ -157,7 +157,7 @@ pub struct ProjectionHealth {
     pub lag_seconds: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProjectionState {
     Running,

@@ -23,7 +23,7 @@ use super::store::Actor;
 use super::{Engine, EngineError, PartnerIdentity};
 
 /// The service's current QR and how many scans of it were refused, by reason.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CurrentQr {
     #[serde(flatten)]
     pub qr: QrLink,

@@ -17,7 +17,7 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TOKEN_BYTES: usize = 16 + 4 + 16;
 
 /// A QR link, the version of the service's QR it belongs to, and its printed short code and link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QrLink {
     pub service_id: Uuid,
     pub qr_version: u32,

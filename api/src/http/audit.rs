@@ -15,6 +15,7 @@ use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_projections::audit_trail::export::ExportFormat;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, Session};
@@ -23,10 +24,11 @@ use super::AppState;
 use crate::app::audit::{ExportRequest, ExportRequester, HistoryRequest};
 use crate::app::sessions::{OperatorRole, PartnerRole};
 use crate::app::{Engine, EngineError};
+use crate::schemas::mirrors;
 use diia_qr_projections::history::ConsentHistory;
 
 /// A signed checkpoint of the trail, in the formats of AUDIT-LOG.md.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CheckpointView {
     origin: String,
     size: u64,
@@ -42,6 +44,12 @@ pub struct CheckpointView {
 }
 
 /// The newest checkpoint, signed now if the trail grew since the last one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/checkpoint",
+    tag = "public",
+    responses((status = 200, description = "The newest checkpoint, signed now if the trail grew", body = CheckpointView))
+)]
 pub async fn checkpoint(State(s): State<AppState>) -> Result<Json<CheckpointView>, ApiError> {
     let signed = s.engine.audit().checkpoint().await?;
     Ok(Json(CheckpointView {
@@ -55,15 +63,16 @@ pub async fn checkpoint(State(s): State<AppState>) -> Result<Json<CheckpointView
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     index: u64,
     /// The size of the checkpoint the proof is for.
     size: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InclusionProofView {
     index: u64,
     size: u64,
@@ -71,6 +80,13 @@ pub struct InclusionProofView {
     proof: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/proofs/inclusion",
+    tag = "public",
+    params(InclusionQuery),
+    responses((status = 200, description = "The entry's leaf hash and its RFC 9162 inclusion proof", body = InclusionProofView))
+)]
 pub async fn inclusion_proof(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
@@ -84,20 +100,28 @@ pub async fn inclusion_proof(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     from: u64,
     to: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConsistencyProofView {
     from: u64,
     to: u64,
     proof: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/proofs/consistency",
+    tag = "public",
+    params(ConsistencyQuery),
+    responses((status = 200, description = "The RFC 9162 consistency proof between two sizes", body = ConsistencyProofView))
+)]
 pub async fn consistency_proof(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
@@ -106,8 +130,9 @@ pub async fn consistency_proof(
     Ok(Json(ConsistencyProofView { from: q.from, to: q.to, proof: proof.iter().map(|h| STANDARD.encode(h)).collect() }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PartnerExportQuery {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -116,6 +141,14 @@ pub struct PartnerExportQuery {
 }
 
 /// The signed-in partner's own entries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/audit-export",
+    tag = "partner",
+    params(PartnerExportQuery),
+    security(("partner" = [])),
+    responses((status = 200, description = "The partner's own entries with their proofs (JSON Lines) or as CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))))
+)]
 pub async fn partner_export(
     State(s): State<AppState>,
     Session(who): Session<PartnerRole>,
@@ -126,8 +159,9 @@ pub async fn partner_export(
     stream_export(s.engine.clone(), requester, request, format_of(q.format.as_deref())?).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OperatorExportQuery {
     partner: Option<Uuid>,
     /// A citizen's РНОКПП: the entries of their requests.
@@ -138,6 +172,14 @@ pub struct OperatorExportQuery {
 }
 
 /// Any entries, by partner, citizen and time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/audit-export",
+    tag = "operator",
+    params(OperatorExportQuery),
+    security(("operator" = [])),
+    responses((status = 200, description = "Entries by partner, citizen and time, with their proofs, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))))
+)]
 pub async fn operator_export(
     State(s): State<AppState>,
     Session(operator): Session<OperatorRole>,
@@ -198,14 +240,23 @@ async fn stream_export(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PartnerHistoryQuery {
     /// The moment to replay to (RFC 3339); now when absent.
     as_of: Option<DateTime<Utc>>,
 }
 
 /// The signed-in partner's consent history, replayed from the log as of a moment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/history",
+    tag = "partner",
+    params(PartnerHistoryQuery),
+    security(("partner" = [])),
+    responses((status = 200, description = "The partner's consent history replayed from the log", body = mirrors::ConsentHistory))
+)]
 pub async fn partner_history(
     State(s): State<AppState>,
     Session(who): Session<PartnerRole>,
@@ -214,8 +265,9 @@ pub async fn partner_history(
     Ok(Json(s.engine.audit().history(&HistoryRequest::Partner(who.partner_id()), q.as_of, |_, _| {}).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OperatorHistoryQuery {
     partner: Option<Uuid>,
     rnokpp: Option<String>,
@@ -224,6 +276,14 @@ pub struct OperatorHistoryQuery {
 
 /// One partner's or one citizen's consent history, for operators and auditors; a citizen's is
 /// a read of personal data, recorded in the trail.
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/history",
+    tag = "operator",
+    params(OperatorHistoryQuery),
+    security(("operator" = [])),
+    responses((status = 200, description = "One partner's or citizen's consent history replayed from the log", body = mirrors::ConsentHistory))
+)]
 pub async fn operator_history(
     State(s): State<AppState>,
     Session(operator): Session<OperatorRole>,

@@ -10,6 +10,7 @@ use diia_qr_domain::documents::{DocumentCandidate, DocumentType};
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::{DocumentChoice, ShareRequest, ShareStatus};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Session};
@@ -19,14 +20,16 @@ use super::AppState;
 use crate::app::qr_tokens::display_short_code;
 use crate::app::sessions::CitizenRole;
 use crate::app::ShareHistoryEntry;
+use crate::schemas::{mirrors, DocumentTypeCode, ShareStatusName};
 
 type ApiResult<T> = Result<T, ApiError>;
 type Citizen = Session<CitizenRole>;
 
 /// What the app shows for a request: who asks, for what, which documents, what is left to do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ShareRequestView {
     share_request_id: Uuid,
+    #[schema(value_type = ShareStatusName)]
     status: ShareStatus,
     history_label: &'static str,
     organisation_name: Option<String>,
@@ -36,7 +39,9 @@ pub struct ShareRequestView {
     retention_days: Option<u32>,
     qr_short_code: Option<String>,
     documents: Option<Vec<DocumentTitle>>,
+    #[schema(value_type = Vec<mirrors::DocumentCandidate>)]
     candidates: Vec<DocumentCandidate>,
+    #[schema(value_type = Vec<DocumentTypeCode>)]
     choice_needed: Vec<DocumentType>,
     expires_at: Option<DateTime<Utc>>,
 }
@@ -67,13 +72,21 @@ async fn view(s: &AppState, who: &Rnokpp, id: Uuid) -> ApiResult<Json<ShareReque
     Ok(Json(ShareRequestView::of(id, &share)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanBody {
     /// The scanned link, or the token alone.
     link: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/scans",
+    tag = "citizen",
+    request_body = ScanBody,
+    security(("citizen" = [])),
+    responses((status = 201, description = "A request opened from the scanned QR", body = ShareRequestView))
+)]
 pub async fn scan(
     State(s): State<AppState>,
     Session(who): Citizen,
@@ -83,16 +96,35 @@ pub async fn scan(
     Ok((StatusCode::CREATED, view(&s, &who, id).await?))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "show_share_request",
+    path = "/api/v1/citizen/share-requests/{id}",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    security(("citizen" = [])),
+    responses((status = 200, description = "The request as the app shows it", body = ShareRequestView))
+)]
 pub async fn show(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
     view(&s, &who, id).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChoiceBody {
+    #[schema(value_type = Vec<mirrors::DocumentChoice>)]
     choices: Vec<DocumentChoice>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/share-requests/{id}/choices",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    request_body = ChoiceBody,
+    security(("citizen" = [])),
+    responses((status = 200, description = "Choices recorded", body = ShareRequestView))
+)]
 pub async fn choose(
     State(s): State<AppState>,
     Session(who): Citizen,
@@ -103,13 +135,22 @@ pub async fn choose(
     view(&s, &who, id).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoBody {
     /// The selfie, base64.
     photo_base64: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/share-requests/{id}/photo-verification",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    request_body = PhotoBody,
+    security(("citizen" = [])),
+    responses((status = 200, description = "The photo matched", body = ShareRequestView))
+)]
 pub async fn verify_photo(
     State(s): State<AppState>,
     Session(who): Citizen,
@@ -123,13 +164,22 @@ pub async fn verify_photo(
     view(&s, &who, id).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     /// The Diia.Signature code.
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/share-requests/{id}/confirmation",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    request_body = ConfirmBody,
+    security(("citizen" = [])),
+    responses((status = 200, description = "Consent signed with Diia.Signature", body = ShareRequestView))
+)]
 pub async fn confirm(
     State(s): State<AppState>,
     Session(who): Citizen,
@@ -140,21 +190,44 @@ pub async fn confirm(
     view(&s, &who, id).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/share-requests/{id}/send",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    security(("citizen" = [])),
+    responses((status = 200, description = "Sent: the copies are on their way", body = ShareRequestView))
+)]
 pub async fn send(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
     s.engine.send(&who, id).await?;
     view(&s, &who, id).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/citizen/share-requests/{id}/decline",
+    tag = "citizen",
+    params(("id" = Uuid, Path, description = "The share request")),
+    security(("citizen" = [])),
+    responses((status = 200, description = "Declined", body = ShareRequestView))
+)]
 pub async fn decline(State(s): State<AppState>, Session(who): Citizen, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<ShareRequestView>> {
     s.engine.decline(&who, id).await?;
     view(&s, &who, id).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct History {
     history: Vec<ShareHistoryEntry>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/citizen/history",
+    tag = "citizen",
+    security(("citizen" = [])),
+    responses((status = 200, description = "The citizen's latest 200 requests, newest first", body = History))
+)]
 pub async fn history(State(s): State<AppState>, Session(who): Citizen) -> ApiResult<Json<History>> {
     Ok(Json(History { history: s.engine.history(&who).await? }))
 }

@@ -1,11 +1,14 @@
 //! The HTTP API (JSON; errors as problem details). Handlers parse the request, call one
 //! application-layer method and answer with that endpoint's response type; nothing here touches
 //! the database or builds JSON by hand. One module per caller: `partner`, `citizen`, `operator`
-//! (and the development sign-ins), `public` (no sign-in), `verify` (copies).
+//! (and the development sign-ins), `public` (no sign-in), `verify` (copies), `cabinet` (the
+//! partner's overview and details), `openapi` (this API's own description and its docs page).
 
 mod audit;
+mod cabinet;
 mod citizen;
 pub mod extract;
+pub mod openapi;
 mod operator;
 mod partner;
 pub mod problem;
@@ -17,10 +20,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::app::Engine;
@@ -34,61 +38,92 @@ pub struct AppState {
 /// Bodies larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// One route: a method on a path, and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H: Handler<T, AppState>, T: 'static>(method: Method, path: &'static str, handler: H) -> Route {
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+    Route { method, path, handler: on(filter, handler) }
+}
+
+/// Every route the API serves: the router is built from this table alone, and a test holds the
+/// OpenAPI document (`openapi::ApiDoc`) to exactly these methods and paths.
+pub fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/api/v1/partner", partner::show),
+        route(M::POST, "/api/v1/partner/registration", partner::register),
+        route(M::PUT, "/api/v1/partner/profile", partner::fill_profile),
+        route(M::GET, "/api/v1/partner/offer", partner::offer),
+        route(M::POST, "/api/v1/partner/offer-acceptance", partner::accept_offer),
+        route(M::GET, "/api/v1/partner/accession-application", partner::application),
+        route(M::POST, "/api/v1/partner/accession-application", partner::sign_application),
+        route(M::GET, "/api/v1/partner/overview", cabinet::overview),
+        route(M::GET, "/api/v1/partner/branches", partner::branches),
+        route(M::POST, "/api/v1/partner/branches", partner::create_branch),
+        route(M::GET, "/api/v1/partner/branches/{branch_id}", cabinet::branch_details),
+        route(M::PUT, "/api/v1/partner/branches/{branch_id}/email", partner::change_branch_email),
+        route(M::GET, "/api/v1/partner/services", partner::services),
+        route(M::POST, "/api/v1/partner/services", partner::create_service),
+        route(M::GET, "/api/v1/partner/services/{service_id}", cabinet::service_details),
+        route(M::DELETE, "/api/v1/partner/services/{service_id}", partner::deactivate_service),
+        route(M::GET, "/api/v1/partner/services/{service_id}/qr", partner::current_qr),
+        route(M::POST, "/api/v1/partner/services/{service_id}/qr", partner::issue_qr),
+        route(M::DELETE, "/api/v1/partner/services/{service_id}/qr", partner::revoke_qr),
+        route(M::GET, "/api/v1/partner/services/{service_id}/qr.svg", partner::qr_svg),
+        route(M::GET, "/api/v1/partner/services/{service_id}/qr.png", partner::qr_png),
+        route(M::GET, "/api/v1/partner/services/{service_id}/poster.pdf", partner::poster_pdf),
+        route(M::GET, "/api/v1/partner/services/{service_id}/poster.svg", partner::poster_svg),
+        route(M::GET, "/api/v1/partner/shares", partner::shares),
+        route(M::GET, "/api/v1/partner/shares/{id}", cabinet::share_details),
+        route(M::GET, "/api/v1/partner/shares/{id}/copies", partner::received_copies),
+        route(M::GET, "/api/v1/partner/shares/{id}/copies/{file}", partner::download_copy),
+        route(M::GET, "/api/v1/partner/documents", search::search),
+        route(M::GET, "/api/v1/partner/audit-export", audit::partner_export),
+        route(M::GET, "/api/v1/partner/history", audit::partner_history),
+        route(M::POST, "/api/v1/citizen/scans", citizen::scan),
+        route(M::GET, "/api/v1/citizen/share-requests/{id}", citizen::show),
+        route(M::POST, "/api/v1/citizen/share-requests/{id}/choices", citizen::choose),
+        route(M::POST, "/api/v1/citizen/share-requests/{id}/photo-verification", citizen::verify_photo),
+        route(M::POST, "/api/v1/citizen/share-requests/{id}/confirmation", citizen::confirm),
+        route(M::POST, "/api/v1/citizen/share-requests/{id}/send", citizen::send),
+        route(M::POST, "/api/v1/citizen/share-requests/{id}/decline", citizen::decline),
+        route(M::GET, "/api/v1/citizen/history", citizen::history),
+        route(M::POST, "/api/v1/branch-email-confirmations", public::confirm_branch_email),
+        route(M::POST, "/api/v1/dev/partner-sessions", operator::dev_partner_session),
+        route(M::POST, "/api/v1/dev/citizen-sessions", operator::dev_citizen_session),
+        route(M::POST, "/api/v1/dev/operator-sessions", operator::dev_operator_session),
+        route(M::POST, "/api/v1/operator/partners/{partner_id}/suspension", operator::suspend_partner),
+        route(M::DELETE, "/api/v1/operator/partners/{partner_id}/suspension", operator::reinstate_partner),
+        route(M::GET, "/api/v1/ca.pem", public::ca_pem),
+        route(M::POST, "/api/v1/copies/verification", verify::verify),
+        route(M::GET, "/api/v1/copies/{copy_id}", verify::issued_copy),
+        route(M::GET, "/verify", verify::page),
+        route(M::GET, "/verify/{copy_id}", verify::page_for_copy),
+        route(M::GET, "/api/v1/qr-preview", public::qr_preview),
+        route(M::GET, "/qr/v1/{token}", public::qr_landing),
+        route(M::GET, "/q/{code}", public::short_link),
+        route(M::GET, "/api/v1/operator/projections", operator::projections),
+        route(M::GET, "/api/v1/operator/audit-export", audit::operator_export),
+        route(M::GET, "/api/v1/operator/history", audit::operator_history),
+        route(M::GET, "/api/v1/audit/checkpoint", audit::checkpoint),
+        route(M::GET, "/api/v1/audit/proofs/inclusion", audit::inclusion_proof),
+        route(M::GET, "/api/v1/audit/proofs/consistency", audit::consistency_proof),
+        route(M::GET, "/health", operator::health),
+        route(M::GET, "/api/v1/openapi.json", openapi::openapi_json),
+        route(M::GET, "/api/v1/docs", openapi::docs_page),
+        route(M::GET, "/api/v1/docs/{file}", openapi::docs_asset),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
-    let partner = Router::new()
-        .route("/", get(partner::show))
-        .route("/registration", post(partner::register))
-        .route("/profile", put(partner::fill_profile))
-        .route("/offer", get(partner::offer))
-        .route("/offer-acceptance", post(partner::accept_offer))
-        .route("/accession-application", get(partner::application).post(partner::sign_application))
-        .route("/branches", get(partner::branches).post(partner::create_branch))
-        .route("/branches/{branch_id}/email", put(partner::change_branch_email))
-        .route("/services", get(partner::services).post(partner::create_service))
-        .route("/services/{service_id}/qr", get(partner::current_qr).post(partner::issue_qr).delete(partner::revoke_qr))
-        .route("/services/{service_id}", delete(partner::deactivate_service))
-        .route("/services/{service_id}/qr.svg", get(partner::qr_svg))
-        .route("/services/{service_id}/qr.png", get(partner::qr_png))
-        .route("/services/{service_id}/poster.pdf", get(partner::poster_pdf))
-        .route("/services/{service_id}/poster.svg", get(partner::poster_svg))
-        .route("/shares", get(partner::shares))
-        .route("/shares/{id}/copies", get(partner::received_copies))
-        .route("/shares/{id}/copies/{file}", get(partner::download_copy))
-        .route("/documents", get(search::search))
-        .route("/audit-export", get(audit::partner_export))
-        .route("/history", get(audit::partner_history));
-    let citizen = Router::new()
-        .route("/scans", post(citizen::scan))
-        .route("/share-requests/{id}", get(citizen::show))
-        .route("/share-requests/{id}/choices", post(citizen::choose))
-        .route("/share-requests/{id}/photo-verification", post(citizen::verify_photo))
-        .route("/share-requests/{id}/confirmation", post(citizen::confirm))
-        .route("/share-requests/{id}/send", post(citizen::send))
-        .route("/share-requests/{id}/decline", post(citizen::decline))
-        .route("/history", get(citizen::history));
-    Router::new()
-        .nest("/api/v1/partner", partner)
-        .nest("/api/v1/citizen", citizen)
-        .route("/api/v1/branch-email-confirmations", post(public::confirm_branch_email))
-        .route("/api/v1/dev/partner-sessions", post(operator::dev_partner_session))
-        .route("/api/v1/dev/citizen-sessions", post(operator::dev_citizen_session))
-        .route("/api/v1/dev/operator-sessions", post(operator::dev_operator_session))
-        .route("/api/v1/operator/partners/{partner_id}/suspension", post(operator::suspend_partner).delete(operator::reinstate_partner))
-        .route("/api/v1/ca.pem", get(public::ca_pem))
-        .route("/api/v1/copies/verification", post(verify::verify))
-        .route("/api/v1/copies/{copy_id}", get(verify::issued_copy))
-        .route("/verify", get(verify::page))
-        .route("/verify/{copy_id}", get(verify::page_for_copy))
-        .route("/api/v1/qr-preview", get(public::qr_preview))
-        .route("/qr/v1/{token}", get(public::qr_landing))
-        .route("/q/{code}", get(public::short_link))
-        .route("/api/v1/operator/projections", get(operator::projections))
-        .route("/api/v1/operator/audit-export", get(audit::operator_export))
-        .route("/api/v1/operator/history", get(audit::operator_history))
-        .route("/api/v1/audit/checkpoint", get(audit::checkpoint))
-        .route("/api/v1/audit/proofs/inclusion", get(audit::inclusion_proof))
-        .route("/api/v1/audit/proofs/consistency", get(audit::consistency_proof))
-        .route("/health", get(operator::health))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")

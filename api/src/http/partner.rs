@@ -9,14 +9,17 @@ use diia_qr_domain::partner::PartnerStatus;
 use diia_qr_domain::service::LegalBasis;
 use diia_qr_projections::views::cabinet::{BranchRow, ServiceRow, ShareRow};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Session};
+use super::openapi::Problem;
 use super::problem::ApiError;
 use super::{AppState, File};
 use crate::app::offer::{accession_application, offer_sha256, OFFER_TEXT, OFFER_VERSION};
 use crate::app::sessions::PartnerRole;
 use crate::app::{CurrentQr, NewService, QrLink};
+use crate::schemas::{mirrors, FileBytes, PartnerStatusName};
 
 type ApiResult<T> = Result<T, ApiError>;
 type Partner = Session<PartnerRole>;
@@ -31,15 +34,24 @@ fn status_uk(s: PartnerStatus) -> &'static str {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PartnerView {
     partner_id: Uuid,
     organisation_name: String,
     registry_code: String,
+    #[schema(value_type = PartnerStatusName)]
     status: PartnerStatus,
     status_uk: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "show_partner",
+    path = "/api/v1/partner",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The partner signed in, and where it stands", body = PartnerView))
+)]
 pub async fn show(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<PartnerView>> {
     let partner = s.engine.partner(&who).await?;
     Ok(Json(PartnerView {
@@ -51,17 +63,24 @@ pub async fn show(State(s): State<AppState>, Session(who): Partner) -> ApiResult
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PartnerRegistered {
     partner_id: Uuid,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/registration",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 201, description = "Registered (or already was): the partner's id", body = PartnerRegistered))
+)]
 pub async fn register(State(s): State<AppState>, Session(who): Partner) -> ApiResult<(StatusCode, Json<PartnerRegistered>)> {
     let partner_id = s.engine.register_partner(&who).await?;
     Ok((StatusCode::CREATED, Json(PartnerRegistered { partner_id })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     email: String,
@@ -69,50 +88,86 @@ pub struct ProfileBody {
     passport: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/partner/profile",
+    tag = "partner",
+    request_body = ProfileBody,
+    security(("partner" = [])),
+    responses((status = 204, description = "Profile saved"))
+)]
 pub async fn fill_profile(State(s): State<AppState>, Session(who): Partner, ApiJson(b): ApiJson<ProfileBody>) -> ApiResult<StatusCode> {
     s.engine.fill_profile(&who, &b.email, &b.phone, &b.passport).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Offer {
     version: &'static str,
     sha256: String,
     text: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/offer",
+    tag = "partner",
+    responses((status = 200, description = "The offer in force, with its SHA-256", body = Offer))
+)]
 pub async fn offer() -> Json<Offer> {
     Json(Offer { version: OFFER_VERSION, sha256: offer_sha256(), text: OFFER_TEXT })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferBody {
     version: String,
     sha256: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/offer-acceptance",
+    tag = "partner",
+    request_body = OfferBody,
+    security(("partner" = [])),
+    responses((status = 204, description = "Offer accepted"))
+)]
 pub async fn accept_offer(State(s): State<AppState>, Session(who): Partner, ApiJson(b): ApiJson<OfferBody>) -> ApiResult<StatusCode> {
     s.engine.accept_offer(&who, &b.version, &b.sha256).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccessionApplication {
     text: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/accession-application",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The application to sign", body = AccessionApplication))
+)]
 pub async fn application(Session(who): Partner) -> Json<AccessionApplication> {
     Json(AccessionApplication { text: accession_application(&who) })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/accession-application",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 204, description = "Signed: the partner is active"))
+)]
 pub async fn sign_application(State(s): State<AppState>, Session(who): Partner) -> ApiResult<StatusCode> {
     s.engine.sign_accession_application(&who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The address as typed; unknown fields are refused here, where the input is untrusted.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
     region: String,
@@ -129,7 +184,7 @@ impl From<AddressBody> for BranchAddress {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BranchBody {
     name: String,
@@ -137,12 +192,20 @@ pub struct BranchBody {
     email: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct BranchCreated {
     branch_id: Uuid,
     email_confirmation: &'static str,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/branches",
+    tag = "partner",
+    request_body = BranchBody,
+    security(("partner" = [])),
+    responses((status = 201, description = "Created; a confirmation code went to the mailbox", body = BranchCreated))
+)]
 pub async fn create_branch(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -157,21 +220,38 @@ pub async fn create_branch(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Branches {
+    #[schema(value_type = Vec<mirrors::BranchRow>)]
     branches: Vec<BranchRow>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/branches",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The partner's branches", body = Branches))
+)]
 pub async fn branches(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<Branches>> {
     Ok(Json(Branches { branches: s.engine.branches_of(&who).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
     email: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/partner/branches/{branch_id}/email",
+    tag = "partner",
+    params(("branch_id" = Uuid, Path, description = "The branch")),
+    request_body = EmailBody,
+    security(("partner" = [])),
+    responses((status = 202, description = "A code went to the new mailbox; copies wait for its confirmation"))
+)]
 pub async fn change_branch_email(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -182,7 +262,7 @@ pub async fn change_branch_email(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceBody {
     branch_id: Uuid,
@@ -193,14 +273,14 @@ pub struct ServiceBody {
     retention_days: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegalBasisBody {
     acknowledged: bool,
     statement: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ServiceCreated {
     service_id: Uuid,
 }
@@ -216,6 +296,14 @@ pub(super) fn document_type(code: &str) -> Result<DocumentType, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/services",
+    tag = "partner",
+    request_body = ServiceBody,
+    security(("partner" = [])),
+    responses((status = 201, description = "Created", body = ServiceCreated))
+)]
 pub async fn create_service(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -232,15 +320,31 @@ pub async fn create_service(
     Ok((StatusCode::CREATED, Json(ServiceCreated { service_id })))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Services {
+    #[schema(value_type = Vec<mirrors::ServiceRow>)]
     services: Vec<ServiceRow>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The partner's services", body = Services))
+)]
 pub async fn services(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<Services>> {
     Ok(Json(Services { services: s.engine.services_of(&who).await? }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/partner/services/{service_id}",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 204, description = "Deactivated, its QR with it"))
+)]
 pub async fn deactivate_service(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -250,6 +354,14 @@ pub async fn deactivate_service(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/partner/services/{service_id}/qr",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 201, description = "Issued (or rotated: the previous link stops working)", body = QrLink))
+)]
 pub async fn issue_qr(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -258,6 +370,14 @@ pub async fn issue_qr(
     Ok((StatusCode::CREATED, Json(s.engine.issue_qr(&who, service_id).await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services/{service_id}/qr",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 200, description = "The current QR and its refused scans by reason", body = CurrentQr))
+)]
 pub async fn current_qr(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -266,22 +386,48 @@ pub async fn current_qr(
     Ok(Json(s.engine.current_qr_with_refusals(&who, service_id).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/partner/services/{service_id}/qr",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 204, description = "Revoked"))
+)]
 pub async fn revoke_qr(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
     s.engine.revoke_qr(&who, service_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services/{service_id}/qr.svg",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 200, description = "The QR as SVG", body = FileBytes, content_type = "image/svg+xml"))
+)]
 pub async fn qr_svg(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
     Ok(File(s.engine.qr_svg(&who, service_id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ScaleQuery {
+    /// Pixels per module, 1 to 40 (10 by default).
     scale: Option<usize>,
 }
 
 /// The QR alone as PNG; `?scale=` pixels per module (default 10).
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services/{service_id}/qr.png",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service"), ScaleQuery),
+    security(("partner" = [])),
+    responses((status = 200, description = "The QR as PNG", body = FileBytes, content_type = "image/png"))
+)]
 pub async fn qr_png(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -292,29 +438,61 @@ pub async fn qr_png(
 }
 
 /// The A4 poster as PDF.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services/{service_id}/poster.pdf",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 200, description = "The A4 poster as PDF", body = FileBytes, content_type = "application/pdf"))
+)]
 pub async fn poster_pdf(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
     Ok(File(s.engine.poster_pdf(&who, service_id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/services/{service_id}/poster.svg",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    security(("partner" = [])),
+    responses((status = 200, description = "The A4 poster as SVG", body = FileBytes, content_type = "image/svg+xml"))
+)]
 pub async fn poster_svg(State(s): State<AppState>, Session(who): Partner, ApiPath(service_id): ApiPath<Uuid>) -> ApiResult<File> {
     Ok(File(s.engine.poster_svg(&who, service_id).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SharesReceived {
+    #[schema(value_type = Vec<mirrors::ShareRow>)]
     shares: Vec<ShareRow>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/shares",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The latest 200 share requests, newest first", body = SharesReceived))
+)]
 pub async fn shares(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<SharesReceived>> {
     Ok(Json(SharesReceived { shares: s.engine.shares_received(&who).await? }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReceivedCopies {
     copies: Vec<crate::app::copies::ReceivedCopy>,
 }
 
 /// The copies a received share holds, to download again.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/shares/{id}/copies",
+    tag = "partner",
+    params(("id" = Uuid, Path, description = "The share request")),
+    security(("partner" = [])),
+    responses((status = 200, description = "The copies the share sent", body = ReceivedCopies))
+)]
 pub async fn received_copies(
     State(s): State<AppState>,
     Session(who): Partner,
@@ -324,6 +502,23 @@ pub async fn received_copies(
 }
 
 /// `{copy_id}.pdf` or `{copy_id}.p7s`: the copy as mailed, or its seal.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/shares/{id}/copies/{file}",
+    tag = "partner",
+    params(
+        ("id" = Uuid, Path, description = "The share request"),
+        ("file" = String, Path, description = "`{copy_id}.pdf` (the copy) or `{copy_id}.p7s` (its detached CMS seal)")
+    ),
+    security(("partner" = [])),
+    responses(
+        (status = 200, description = "The copy as mailed, or its seal", content(
+            (FileBytes = "application/pdf"),
+            (FileBytes = "application/pkcs7-signature")
+        )),
+        (status = 410, description = "The share's personal data was erased", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn download_copy(
     State(s): State<AppState>,
     Session(who): Partner,

@@ -10,11 +10,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_projections::views::search::{DeliveryState, ReceivedDocument, SearchPage, SearchQuery, SearchSort, TimeBound};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, Session};
@@ -22,22 +23,24 @@ use super::partner::document_type;
 use super::problem::ApiError;
 use super::AppState;
 use crate::app::sessions::PartnerRole;
+use crate::schemas::{DeliveryStateName, DocumentTypeCode};
 
 const PARAMETERS: &str = "q, type, number, rnokpp, branch, service, from, to, sort, limit, cursor";
 
 /// One page of the partner's received copies.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SearchResults {
     documents: Vec<FoundDocument>,
     /// Pass as `cursor` for the next page; absent on the last one.
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FoundDocument {
     share_request_id: Uuid,
     /// The copy's place among its share's copies, from 0.
     copy_index: i32,
+    #[schema(value_type = DocumentTypeCode)]
     document_type: DocumentType,
     document_title_uk: &'static str,
     holder_name: String,
@@ -48,6 +51,7 @@ pub struct FoundDocument {
     service_id: Uuid,
     service_names: Vec<String>,
     received_at: DateTime<Utc>,
+    #[schema(value_type = DeliveryStateName)]
     delivery: DeliveryState,
     /// How well the name matched; only when `q` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,28 @@ impl From<SearchPage> for SearchResults {
 
 /// The query string as pairs: so a repeated or unknown parameter is refused by name, as a 422
 /// like any other bad value, rather than as a deserialiser's 400.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/documents",
+    tag = "partner",
+    summary = "Searches the copies the partner received",
+    description = "Each parameter at most once; an empty one is no filter. A parameter that does not parse, or one not listed, is a 422 naming it.",
+    params(
+        ("q" = Option<String>, Query, description = "The holder's name or part of it, Cyrillic or Latin (KMU-55); typos forgiven"),
+        ("type" = Option<DocumentTypeCode>, Query, description = "A document type"),
+        ("number" = Option<String>, Query, description = "The document's number"),
+        ("rnokpp" = Option<String>, Query, description = "The holder's РНОКПП"),
+        ("branch" = Option<Uuid>, Query, description = "A branch"),
+        ("service" = Option<Uuid>, Query, description = "A service"),
+        ("from" = Option<String>, Query, description = "Received from this Kyiv day (`YYYY-MM-DD`) or RFC 3339 instant, included"),
+        ("to" = Option<String>, Query, description = "Received up to this Kyiv day or instant, included"),
+        ("sort" = Option<String>, Query, description = "`relevance` (the default with `q`) or `date`"),
+        ("limit" = Option<u32>, Query, description = "Results per page, 1 to 100 (20)"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`")
+    ),
+    security(("partner" = [])),
+    responses((status = 200, description = "One page of the partner's received copies; every search is an audit entry", body = SearchResults))
+)]
 pub async fn search(
     State(s): State<AppState>,
     Session(who): Session<PartnerRole>,
@@ -146,24 +172,14 @@ fn id(parameter: &str, value: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value).map_err(|_| invalid("search-id-invalid", format!("«{value}» у параметрі «{parameter}» — не ідентифікатор")))
 }
 
-/// A Kyiv calendar day, or an instant with its offset. An unencoded `+` of the offset arrives
-/// as a space; it is read back as the `+` it was.
+/// A Kyiv calendar day, or an instant with its offset (`cabinet::moment`).
 fn time_bound(parameter: &str, value: &str) -> Result<TimeBound, ApiError> {
-    if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(TimeBound::Day(day));
-    }
-    let offset_restored = value.rsplit_once(' ').map(|(time, offset)| format!("{time}+{offset}"));
-    [Some(value.to_string()), offset_restored]
-        .into_iter()
-        .flatten()
-        .find_map(|v| DateTime::parse_from_rfc3339(&v).ok())
-        .map(|t| TimeBound::Instant(t.with_timezone(&Utc)))
-        .ok_or_else(|| {
-            invalid(
-                "search-time-invalid",
-                format!("«{value}» у параметрі «{parameter}» — не дата (РРРР-ММ-ДД) і не час RFC 3339 (2026-03-01T09:30:00+02:00)"),
-            )
-        })
+    super::cabinet::moment(value).ok_or_else(|| {
+        invalid(
+            "search-time-invalid",
+            format!("«{value}» у параметрі «{parameter}» — не дата (РРРР-ММ-ДД) і не час RFC 3339 (2026-03-01T09:30:00+02:00)"),
+        )
+    })
 }
 
 #[cfg(test)]

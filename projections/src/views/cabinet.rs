@@ -144,7 +144,7 @@ impl Projection for CabinetViews {
                     ShareRequestEvent::PersonalDataErased { at, reason } => {
                         // The citizen is no longer named; when and why stay for the partner.
                         sqlx::query(
-                            "UPDATE share_requests_view SET citizen = '', erased_at = $2, erased_reason = $3 WHERE share_request_id = $1",
+                            "UPDATE share_requests_view SET citizen = '', failure_reason = NULL, erased_at = $2, erased_reason = $3 WHERE share_request_id = $1",
                         )
                         .bind(id)
                         .bind(at)
@@ -319,4 +319,50 @@ pub async fn open_shares_expiring_by(pool: &PgPool, now: DateTime<Utc>, limit: i
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// One of the partner's branches; `None` when it is not the partner's.
+pub async fn branch_of(pool: &PgPool, partner_id: Uuid, branch_id: Uuid) -> Result<Option<BranchRow>, sqlx::Error> {
+    sqlx::query_as("SELECT branch_id, name, address, email, email_confirmed FROM branches_view WHERE partner_id = $1 AND branch_id = $2")
+        .bind(partner_id)
+        .bind(branch_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// One of the partner's services; `None` when it is not the partner's.
+pub async fn service_of(pool: &PgPool, partner_id: Uuid, service_id: Uuid) -> Result<Option<ServiceRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT service_id, branch_id, names, documents, retention_days, qr_version, qr_active, active
+           FROM services_view WHERE partner_id = $1 AND service_id = $2",
+    )
+    .bind(partner_id)
+    .bind(service_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// One share the partner received; `None` when it is not the partner's.
+pub async fn share_of(pool: &PgPool, partner_id: Uuid, share_id: Uuid) -> Result<Option<ShareRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {SHARE_COLUMNS} FROM share_requests_view WHERE partner_id = $1 AND share_request_id = $2"))
+        .bind(partner_id)
+        .bind(share_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The partner as the cabinet shows it: name, registry code and status; `None` before it registered.
+pub async fn partner_of(pool: &PgPool, partner_id: Uuid) -> Result<Option<PartnerRow>, sqlx::Error> {
+    sqlx::query_as("SELECT organisation_name, registry_code, status FROM partners_view WHERE partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(pool)
+        .await
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct PartnerRow {
+    pub organisation_name: String,
+    pub registry_code: String,
+    /// `onboarding`, `active` or `suspended`.
+    pub status: String,
 }

@@ -2,4 +2,5 @@
 //! transaction the follower gives it, and queried by the application layer.
 
 pub mod cabinet;
+pub mod overview;
 pub mod search;
