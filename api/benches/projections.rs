@@ -7,7 +7,8 @@
 //!   entries alone;
 //! - what one audit entry costs (append in its own transaction) against a plain one-row insert.
 //!
-//! `cargo bench -p diia-qr --bench projections` (sizes: `DIIA_QR_BENCH_SIZES=10000,100000,1000000`).
+//! `cargo bench -p diia-qr --bench projections` (sizes: `DIIA_QR_BENCH_SIZES=10000,100000,1000000`;
+//! parts: `DIIA_QR_BENCH_PARTS=search,rebuild,entry,export`).
 //! Figures go to docs/benchmarks.md with the command.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -312,6 +313,9 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    // `DIIA_QR_BENCH_PARTS=rebuild` (or any of search, rebuild, entry, export) runs only those.
+    let parts = std::env::var("DIIA_QR_BENCH_PARTS").unwrap_or_else(|_| "search,rebuild,entry,export".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
         let pki_dir = std::env::temp_dir().join(format!("diia-qr-bench-pki-{}", Uuid::new_v4().simple()));
@@ -325,16 +329,24 @@ fn main() {
             pg.create_database("bench").expect("a database");
             let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&pg.database_url("bench")).await.expect("connect");
             diia_qr_projections::MIGRATOR.run(&pool).await.expect("migrations");
-            bench_search(&pool, n, &keys).await;
-            bench_rebuild(&pool, n).await;
+            if part("search") {
+                bench_search(&pool, n, &keys).await;
+            }
+            if part("rebuild") {
+                bench_rebuild(&pool, n).await;
+            }
             pool.close().await;
         }
         let pg = tokio::task::spawn_blocking(EmbeddedPostgres::start_throwaway).await.expect("spawned").expect("a cluster");
         pg.create_database("bench").expect("a database");
         let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&pg.database_url("bench")).await.expect("connect");
         diia_qr_projections::MIGRATOR.run(&pool).await.expect("migrations");
-        bench_entry_cost(&pool).await;
-        bench_export(&pool, &sizes, &seal, &log_key, &certificates).await;
+        if part("entry") {
+            bench_entry_cost(&pool).await;
+        }
+        if part("export") {
+            bench_export(&pool, &sizes, &seal, &log_key, &certificates).await;
+        }
         let _ = std::fs::remove_dir_all(&pki_dir);
     });
 }

@@ -60,7 +60,8 @@ impl ProjectionError {
 
 /// A read model or reactor built from the log. `apply` runs inside the transaction that also
 /// moves the checkpoint: it must write only through `conn`, and only to unqualified table names
-/// (a rebuild points them at fresh tables through the search path).
+/// (a rebuild points them at fresh tables through the search path). It must find the rows it
+/// changes by a unique key: a rebuild builds the other indexes only after the replay.
 #[async_trait]
 pub trait Projection: Send + Sync {
     /// Stable name: the checkpoint's key.
@@ -76,6 +77,30 @@ pub trait Projection: Send + Sync {
         500
     }
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
+    /// Applies a batch in log order, as `apply` would one by one; on failure, says which event
+    /// (its index in `events`). A view overrides it to write a batch in a few set-based
+    /// statements rather than a round trip per event; then an error of those statements names
+    /// the batch's first event (database errors are retried, so it only says where to look).
+    async fn apply_all(&self, conn: &mut PgConnection, events: &[StoredEvent]) -> Result<(), FailedAt> {
+        for (index, event) in events.iter().enumerate() {
+            self.apply(&mut *conn, event).await.map_err(|error| FailedAt { index, error })?;
+        }
+        Ok(())
+    }
+}
+
+/// Which event of a batch failed, and why.
+#[derive(Debug)]
+pub struct FailedAt {
+    pub index: usize,
+    pub error: ProjectionError,
+}
+
+impl FailedAt {
+    /// A failure of the batch as a whole (a set-based statement): filed under its first event.
+    pub fn batch(error: impl Into<ProjectionError>) -> Self {
+        Self { index: 0, error: error.into() }
+    }
 }
 
 /// Locks the projection's checkpoint row (creating it at the start of the log), so that
@@ -143,12 +168,11 @@ pub async fn run_batch(pool: &PgPool, projection: &dyn Projection) -> Result<usi
         }
         return Ok(0);
     };
-    for event in &events {
-        if let Err(error) = projection.apply(&mut tx, event).await {
-            tx.rollback().await?;
-            record_failure(pool, projection.name(), &error, event.position.global_id).await;
-            return Err(error);
-        }
+    if let Err(FailedAt { index, error }) = projection.apply_all(&mut tx, &events).await {
+        tx.rollback().await?;
+        let global_id = events.get(index).or(events.first()).map_or(0, |e| e.position.global_id);
+        record_failure(pool, projection.name(), &error, global_id).await;
+        return Err(error);
     }
     move_checkpoint(&mut tx, projection.name(), last).await?;
     tx.commit().await?;

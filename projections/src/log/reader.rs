@@ -36,7 +36,8 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// Decodes the payload as an aggregate's event type.
     pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
-        serde_json::from_value(self.payload.clone())
+        // From the borrowed tree: no copy of the payload per projection.
+        E::deserialize(&self.payload)
     }
 }
 

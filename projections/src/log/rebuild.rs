@@ -1,7 +1,9 @@
 //! Rebuilding a read model from the first event while the engine keeps serving.
 //!
 //! The events are replayed into fresh copies of the projection's tables in a schema of their
-//! own (`rebuild_<name>`), reached through the search path, so `apply` runs unchanged. Then, in
+//! own (`rebuild_<name>`), reached through the search path, so `apply` runs unchanged; batches
+//! go through `apply_all`, which the views write set-based, and the indexes only queries use are
+//! built after the replay (`docs/benchmarks.md` has what each step bought). Then, in
 //! one transaction holding the projection's checkpoint (which keeps its live follower waiting),
 //! the last events are applied, the old tables dropped, the new ones moved in under the old
 //! index names and the checkpoint moved: readers see the old view or the new one, never a mix.
@@ -10,7 +12,7 @@ use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::follower::{lock_checkpoint, move_checkpoint, Projection, ProjectionError};
+use super::follower::{lock_checkpoint, move_checkpoint, FailedAt, Projection, ProjectionError};
 use super::reader::{read_after, LogPosition};
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,20 @@ async fn replay_and_swap(
     for table in tables {
         sqlx::query(&format!("CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")).execute(&mut *tx).await?;
     }
+    // Indexes only queries use are built once after the replay, as a bulk load does, rather
+    // than kept up row by row (the trigram index most of all); unique ones stay, for `apply`
+    // finds its rows by them.
+    let deferred: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE n.nspname = $1 AND NOT i.indisunique",
+    )
+    .bind(schema)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (index, _) in &deferred {
+        sqlx::query(&format!("DROP INDEX {index}")).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
 
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut *conn).await?;
@@ -104,6 +120,9 @@ async fn replay_and_swap(
         if n == 0 {
             break;
         }
+    }
+    for (_, definition) in &deferred {
+        sqlx::query(definition).execute(&mut *conn).await?;
     }
 
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -149,8 +168,9 @@ async fn apply_batch(
     // Unqualified names resolve to the fresh tables first; the log stays in `public`.
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public")).execute(&mut *tx).await?;
     let events = read_after(&mut *tx, *position, BATCH).await?;
-    for event in &events {
-        projection.apply(&mut *tx, event).await.map_err(|source| RebuildError::Apply { global_id: event.position.global_id, source })?;
+    if let Err(FailedAt { index, error }) = projection.apply_all(&mut *tx, &events).await {
+        let global_id = events.get(index).or(events.first()).map_or(0, |e| e.position.global_id);
+        return Err(RebuildError::Apply { global_id, source: error });
     }
     sqlx::query("SET LOCAL search_path TO DEFAULT").execute(&mut *tx).await?;
     if let Some(last) = events.last() {

@@ -1,6 +1,8 @@
 //! The cabinet's read models: partners, branches, services and the share requests they
 //! received, plus each citizen's sharing history. Built from the log; queried by the API.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -12,7 +14,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::log::{Projection, ProjectionError, StoredEvent};
+use crate::log::{FailedAt, Projection, ProjectionError, StoredEvent};
 
 pub struct CabinetViews;
 
@@ -31,180 +33,264 @@ impl Projection for CabinetViews {
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
-        let decode_err = |e| ProjectionError::decode(event, e);
-        let id: Uuid = match event.aggregate_id.parse() {
-            Ok(id) => id,
-            Err(_) => return Ok(()), // ids are always UUIDs; anything else is not ours to show
-        };
-        let conn = &mut *conn;
-        match event.aggregate_type.as_str() {
-            t if t == Partner::TYPE => match event.decode::<PartnerEvent>().map_err(decode_err)? {
-                PartnerEvent::Registered { kind, organisation_name, .. } => {
-                    sqlx::query("INSERT INTO partners_view VALUES ($1, $2, $3, 'onboarding', $4) ON CONFLICT DO NOTHING")
-                        .bind(id)
-                        .bind(organisation_name)
-                        .bind(kind.registry_code())
-                        .bind(event.recorded_at)
-                        .execute(conn)
-                        .await?;
-                }
-                e @ (PartnerEvent::AccessionApplicationSigned { .. } | PartnerEvent::Suspended { .. } | PartnerEvent::Reinstated) => {
-                    let status = if matches!(e, PartnerEvent::Suspended { .. }) { "suspended" } else { "active" };
-                    sqlx::query("UPDATE partners_view SET status = $2 WHERE partner_id = $1").bind(id).bind(status).execute(conn).await?;
-                }
-                _ => {}
-            },
-            t if t == Branch::TYPE => match event.decode::<BranchEvent>().map_err(decode_err)? {
-                BranchEvent::Created { partner_id, name, address, .. } => {
-                    sqlx::query("INSERT INTO branches_view VALUES ($1, $2, $3, $4, '', false) ON CONFLICT DO NOTHING")
-                        .bind(id)
-                        .bind(partner_id)
-                        .bind(name.as_str())
-                        .bind(address.one_line())
-                        .execute(conn)
-                        .await?;
-                }
-                BranchEvent::EmailConfirmationRequested { email, .. } => {
-                    sqlx::query("UPDATE branches_view SET email = $2, email_confirmed = false WHERE branch_id = $1")
-                        .bind(id)
-                        .bind(email.as_str())
-                        .execute(conn)
-                        .await?;
-                }
-                BranchEvent::EmailConfirmed { .. } => {
-                    sqlx::query("UPDATE branches_view SET email_confirmed = true WHERE branch_id = $1").bind(id).execute(conn).await?;
-                }
-            },
-            t if t == Service::TYPE => match event.decode::<ServiceEvent>().map_err(decode_err)? {
-                ServiceEvent::Created { partner_id, branch_id, names, documents, retention_days, .. } => {
-                    sqlx::query(
-                        "INSERT INTO services_view (service_id, partner_id, branch_id, names, documents, retention_days)
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    )
+        self.apply_all(conn, std::slice::from_ref(event)).await.map_err(|failed| failed.error)
+    }
+
+    /// Share requests, nearly all of the log, are folded per batch and written in two
+    /// statements; the rarer events of partners, branches and services one by one. Their rows
+    /// are disjoint, so the two orders never meet.
+    async fn apply_all(&self, conn: &mut PgConnection, events: &[StoredEvent]) -> Result<(), FailedAt> {
+        let mut shares = ShareChanges::default();
+        for (index, event) in events.iter().enumerate() {
+            let Ok(id) = event.aggregate_id.parse::<Uuid>() else {
+                continue; // ids are always UUIDs; anything else is not ours to show
+            };
+            let applied = if event.aggregate_type == ShareRequest::TYPE {
+                shares.add(id, event)
+            } else {
+                apply_to_organisation(&mut *conn, id, event).await
+            };
+            applied.map_err(|error| FailedAt { index, error })?;
+        }
+        shares.write(conn).await.map_err(FailedAt::batch)
+    }
+}
+
+/// An event of a partner, branch or service, applied to its view.
+async fn apply_to_organisation(conn: &mut PgConnection, id: Uuid, event: &StoredEvent) -> Result<(), ProjectionError> {
+    let decode_err = |e| ProjectionError::decode(event, e);
+    match event.aggregate_type.as_str() {
+        t if t == Partner::TYPE => match event.decode::<PartnerEvent>().map_err(decode_err)? {
+            PartnerEvent::Registered { kind, organisation_name, .. } => {
+                sqlx::query("INSERT INTO partners_view VALUES ($1, $2, $3, 'onboarding', $4) ON CONFLICT DO NOTHING")
                     .bind(id)
-                    .bind(partner_id)
-                    .bind(branch_id)
-                    .bind(serde_json::to_value(names.iter().map(|n| n.as_str()).collect::<Vec<_>>()).unwrap_or_default())
-                    .bind(serde_json::to_value(documents).unwrap_or_default())
-                    .bind(retention_days as i32)
+                    .bind(organisation_name)
+                    .bind(kind.registry_code())
+                    .bind(event.recorded_at)
                     .execute(conn)
                     .await?;
-                }
-                ServiceEvent::QrIssued { qr_version, short_code, .. } => {
-                    sqlx::query("UPDATE services_view SET qr_version = $2, qr_active = true WHERE service_id = $1")
-                        .bind(id)
-                        .bind(qr_version as i32)
-                        .execute(&mut *conn)
-                        .await?;
-                    if !short_code.is_empty() {
-                        sqlx::query("INSERT INTO qr_short_codes_view VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                            .bind(short_code)
-                            .bind(id)
-                            .bind(qr_version as i32)
-                            .execute(conn)
-                            .await?;
-                    }
-                }
-                ServiceEvent::QrRevoked { .. } => {
-                    sqlx::query("UPDATE services_view SET qr_active = false WHERE service_id = $1").bind(id).execute(conn).await?;
-                }
-                ServiceEvent::Deactivated => {
-                    sqlx::query("UPDATE services_view SET active = false, qr_active = false WHERE service_id = $1")
-                        .bind(id)
-                        .execute(conn)
-                        .await?;
-                }
-            },
-            t if t == ShareRequest::TYPE => {
-                let e = event.decode::<ShareRequestEvent>().map_err(decode_err)?;
-                let (status, extra) = match &e {
-                    ShareRequestEvent::Opened { citizen, snapshot, opened_at, expires_at, .. } => {
-                        sqlx::query(
-                            "INSERT INTO share_requests_view (share_request_id, partner_id, branch_id, service_id, citizen,
-                                 organisation_name, branch_address, purposes, documents, status, opened_at, expires_at, retention_days)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'opened', $10, $11, $12) ON CONFLICT DO NOTHING",
-                        )
-                        .bind(id)
-                        .bind(snapshot.partner_id)
-                        .bind(snapshot.branch_id)
-                        .bind(snapshot.service_id)
-                        .bind(citizen.as_str())
-                        .bind(&snapshot.organisation_name)
-                        .bind(&snapshot.branch_address)
-                        .bind(serde_json::to_value(&snapshot.service_names).unwrap_or_default())
-                        .bind(serde_json::to_value(&snapshot.documents).unwrap_or_default())
-                        .bind(opened_at)
-                        .bind(expires_at)
-                        .bind(snapshot.retention_days as i32)
-                        .execute(conn)
-                        .await?;
-                        return Ok(());
-                    }
-                    ShareRequestEvent::DocumentsChosen { .. } => return Ok(()),
-                    ShareRequestEvent::PersonalDataErased { at, reason } => {
-                        // The citizen is no longer named; when and why stay for the partner.
-                        sqlx::query(
-                            "UPDATE share_requests_view SET citizen = '', failure_reason = NULL, erased_at = $2, erased_reason = $3 WHERE share_request_id = $1",
-                        )
-                        .bind(id)
-                        .bind(at)
-                        .bind(serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)))
-                        .execute(conn)
-                        .await?;
-                        return Ok(());
-                    }
-                    ShareRequestEvent::PhotoVerified { .. } => (ShareStatus::PhotoVerified, None),
-                    ShareRequestEvent::ConsentSigned { .. } => (ShareStatus::Consented, None),
-                    ShareRequestEvent::Sent { sent_at, .. } => (ShareStatus::Sent, Some(("sent_at", *sent_at))),
-                    ShareRequestEvent::Delivered { accepted_at, .. } => (ShareStatus::Delivered, Some(("delivered_at", *accepted_at))),
-                    ShareRequestEvent::DeliveryFailed { .. } => (ShareStatus::DeliveryFailed, None),
-                    ShareRequestEvent::Declined { .. } => (ShareStatus::Declined, None),
-                    ShareRequestEvent::Expired { .. } => (ShareStatus::Expired, None),
-                };
-                sqlx::query("UPDATE share_requests_view SET status = $2 WHERE share_request_id = $1")
-                    .bind(id)
-                    .bind(status_name(status))
-                    .execute(&mut *conn)
-                    .await?;
-                // The retention clock starts when the request ends.
-                let ended_at = match &e {
-                    ShareRequestEvent::Sent { sent_at, .. } => Some(*sent_at),
-                    ShareRequestEvent::Declined { at } | ShareRequestEvent::Expired { at } => Some(*at),
-                    _ => None,
-                };
-                if let Some(at) = ended_at {
-                    sqlx::query("UPDATE share_requests_view SET ended_at = $2 WHERE share_request_id = $1")
-                        .bind(id)
-                        .bind(at)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                match (extra, &e) {
-                    (Some(("sent_at", at)), _) => {
-                        sqlx::query("UPDATE share_requests_view SET sent_at = $2 WHERE share_request_id = $1")
-                            .bind(id)
-                            .bind(at)
-                            .execute(conn)
-                            .await?;
-                    }
-                    (Some((_, at)), _) => {
-                        sqlx::query("UPDATE share_requests_view SET delivered_at = $2 WHERE share_request_id = $1")
-                            .bind(id)
-                            .bind(at)
-                            .execute(conn)
-                            .await?;
-                    }
-                    (None, ShareRequestEvent::DeliveryFailed { reason, .. }) => {
-                        sqlx::query("UPDATE share_requests_view SET failure_reason = $2 WHERE share_request_id = $1")
-                            .bind(id)
-                            .bind(reason)
-                            .execute(conn)
-                            .await?;
-                    }
-                    _ => {}
-                }
+            }
+            e @ (PartnerEvent::AccessionApplicationSigned { .. } | PartnerEvent::Suspended { .. } | PartnerEvent::Reinstated) => {
+                let status = if matches!(e, PartnerEvent::Suspended { .. }) { "suspended" } else { "active" };
+                sqlx::query("UPDATE partners_view SET status = $2 WHERE partner_id = $1").bind(id).bind(status).execute(conn).await?;
             }
             _ => {}
+        },
+        t if t == Branch::TYPE => match event.decode::<BranchEvent>().map_err(decode_err)? {
+            BranchEvent::Created { partner_id, name, address, .. } => {
+                sqlx::query("INSERT INTO branches_view VALUES ($1, $2, $3, $4, '', false) ON CONFLICT DO NOTHING")
+                    .bind(id)
+                    .bind(partner_id)
+                    .bind(name.as_str())
+                    .bind(address.one_line())
+                    .execute(conn)
+                    .await?;
+            }
+            BranchEvent::EmailConfirmationRequested { email, .. } => {
+                sqlx::query("UPDATE branches_view SET email = $2, email_confirmed = false WHERE branch_id = $1")
+                    .bind(id)
+                    .bind(email.as_str())
+                    .execute(conn)
+                    .await?;
+            }
+            BranchEvent::EmailConfirmed { .. } => {
+                sqlx::query("UPDATE branches_view SET email_confirmed = true WHERE branch_id = $1").bind(id).execute(conn).await?;
+            }
+        },
+        t if t == Service::TYPE => match event.decode::<ServiceEvent>().map_err(decode_err)? {
+            ServiceEvent::Created { partner_id, branch_id, names, documents, retention_days, .. } => {
+                sqlx::query(
+                    "INSERT INTO services_view (service_id, partner_id, branch_id, names, documents, retention_days)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(partner_id)
+                .bind(branch_id)
+                .bind(serde_json::to_value(names.iter().map(|n| n.as_str()).collect::<Vec<_>>()).unwrap_or_default())
+                .bind(serde_json::to_value(documents).unwrap_or_default())
+                .bind(retention_days as i32)
+                .execute(conn)
+                .await?;
+            }
+            ServiceEvent::QrIssued { qr_version, short_code, .. } => {
+                sqlx::query("UPDATE services_view SET qr_version = $2, qr_active = true WHERE service_id = $1")
+                    .bind(id)
+                    .bind(qr_version as i32)
+                    .execute(&mut *conn)
+                    .await?;
+                if !short_code.is_empty() {
+                    sqlx::query("INSERT INTO qr_short_codes_view VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(short_code)
+                        .bind(id)
+                        .bind(qr_version as i32)
+                        .execute(conn)
+                        .await?;
+                }
+            }
+            ServiceEvent::QrRevoked { .. } => {
+                sqlx::query("UPDATE services_view SET qr_active = false WHERE service_id = $1").bind(id).execute(conn).await?;
+            }
+            ServiceEvent::Deactivated => {
+                sqlx::query("UPDATE services_view SET active = false, qr_active = false WHERE service_id = $1")
+                    .bind(id)
+                    .execute(conn)
+                    .await?;
+            }
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What one batch does to `share_requests_view`: the requests it opened and, per request, the
+/// fields its later events set (the last event to set a field wins, as one by one).
+#[derive(Default)]
+struct ShareChanges {
+    opened: Vec<OpenedShare>,
+    changed: HashMap<Uuid, ShareChange>,
+}
+
+struct OpenedShare {
+    id: Uuid,
+    partner_id: Uuid,
+    branch_id: Uuid,
+    service_id: Uuid,
+    citizen: String,
+    organisation_name: String,
+    branch_address: String,
+    purposes: serde_json::Value,
+    documents: serde_json::Value,
+    opened_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    retention_days: i32,
+}
+
+#[derive(Default)]
+struct ShareChange {
+    status: Option<ShareStatus>,
+    /// When the request ended (sent, declined, expired): the retention clock starts there.
+    ended_at: Option<DateTime<Utc>>,
+    sent_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    /// `Some(None)` clears it (erasure).
+    failure_reason: Option<Option<String>>,
+    /// When and why its personal data was erased: the citizen is no longer named.
+    erased: Option<(DateTime<Utc>, Option<String>)>,
+}
+
+impl ShareChanges {
+    fn add(&mut self, id: Uuid, event: &StoredEvent) -> Result<(), ProjectionError> {
+        let decoded = event.decode::<ShareRequestEvent>().map_err(|e| ProjectionError::decode(event, e))?;
+        if let ShareRequestEvent::Opened { citizen, snapshot, opened_at, expires_at, .. } = decoded {
+            self.opened.push(OpenedShare {
+                id,
+                partner_id: snapshot.partner_id,
+                branch_id: snapshot.branch_id,
+                service_id: snapshot.service_id,
+                citizen: citizen.as_str().to_string(),
+                organisation_name: snapshot.organisation_name,
+                branch_address: snapshot.branch_address,
+                purposes: serde_json::to_value(&snapshot.service_names).unwrap_or_default(),
+                documents: serde_json::to_value(&snapshot.documents).unwrap_or_default(),
+                opened_at,
+                expires_at,
+                retention_days: snapshot.retention_days as i32,
+            });
+            return Ok(());
+        }
+        let change = self.changed.entry(id).or_default();
+        match decoded {
+            ShareRequestEvent::Opened { .. } | ShareRequestEvent::DocumentsChosen { .. } => {}
+            ShareRequestEvent::PersonalDataErased { at, reason } => {
+                // When and why stay for the partner; the mail server's reply goes with the rest.
+                change.erased = Some((at, serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string))));
+                change.failure_reason = Some(None);
+            }
+            ShareRequestEvent::PhotoVerified { .. } => change.status = Some(ShareStatus::PhotoVerified),
+            ShareRequestEvent::ConsentSigned { .. } => change.status = Some(ShareStatus::Consented),
+            ShareRequestEvent::Sent { sent_at, .. } => {
+                change.status = Some(ShareStatus::Sent);
+                change.sent_at = Some(sent_at);
+                change.ended_at = Some(sent_at);
+            }
+            ShareRequestEvent::Delivered { accepted_at, .. } => {
+                change.status = Some(ShareStatus::Delivered);
+                change.delivered_at = Some(accepted_at);
+            }
+            ShareRequestEvent::DeliveryFailed { reason, .. } => {
+                change.status = Some(ShareStatus::DeliveryFailed);
+                change.failure_reason = Some(Some(reason));
+            }
+            ShareRequestEvent::Declined { at } | ShareRequestEvent::Expired { at } => {
+                change.status =
+                    Some(if matches!(decoded, ShareRequestEvent::Declined { .. }) { ShareStatus::Declined } else { ShareStatus::Expired });
+                change.ended_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+
+    /// The opened requests in one statement, then the changes in another (which sees them).
+    async fn write(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if !self.opened.is_empty() {
+            let o = &self.opened;
+            sqlx::query(
+                "INSERT INTO share_requests_view (share_request_id, partner_id, branch_id, service_id, citizen,
+                     organisation_name, branch_address, purposes, documents, status, opened_at, expires_at, retention_days)
+                 SELECT u.id, u.partner_id, u.branch_id, u.service_id, u.citizen, u.organisation_name, u.branch_address,
+                        u.purposes, u.documents, 'opened', u.opened_at, u.expires_at, u.retention_days
+                   FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                               $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::timestamptz[], $12::integer[])
+                        AS u (id, partner_id, branch_id, service_id, citizen, organisation_name, branch_address,
+                              purposes, documents, opened_at, expires_at, retention_days)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(o.iter().map(|s| s.id).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.partner_id).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.branch_id).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.service_id).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.citizen.as_str()).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.organisation_name.as_str()).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.branch_address.as_str()).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.purposes.clone()).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.documents.clone()).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.opened_at).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.expires_at).collect::<Vec<_>>())
+            .bind(o.iter().map(|s| s.retention_days).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.changed.is_empty() {
+            // In id order, so two writers of the same rows take their locks in the same order.
+            let mut changed: Vec<(Uuid, ShareChange)> = self.changed.into_iter().collect();
+            changed.sort_unstable_by_key(|(id, _)| *id);
+            let c = &changed;
+            sqlx::query(
+                "UPDATE share_requests_view v SET
+                     status         = coalesce(u.status, v.status),
+                     ended_at       = coalesce(u.ended_at, v.ended_at),
+                     sent_at        = coalesce(u.sent_at, v.sent_at),
+                     delivered_at   = coalesce(u.delivered_at, v.delivered_at),
+                     failure_reason = CASE WHEN u.sets_failure THEN u.failure_reason ELSE v.failure_reason END,
+                     citizen        = CASE WHEN u.erased_at IS NOT NULL THEN '' ELSE v.citizen END,
+                     erased_at      = coalesce(u.erased_at, v.erased_at),
+                     erased_reason  = CASE WHEN u.erased_at IS NOT NULL THEN u.erased_reason ELSE v.erased_reason END
+                   FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+                               $6::boolean[], $7::text[], $8::timestamptz[], $9::text[])
+                        AS u (id, status, ended_at, sent_at, delivered_at, sets_failure, failure_reason, erased_at, erased_reason)
+                  WHERE v.share_request_id = u.id",
+            )
+            .bind(c.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.status.map(status_name)).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.ended_at).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.sent_at).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.delivered_at).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.failure_reason.is_some()).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.failure_reason.clone().flatten()).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.erased.as_ref().map(|(at, _)| *at)).collect::<Vec<_>>())
+            .bind(c.iter().map(|(_, s)| s.erased.as_ref().and_then(|(_, why)| why.clone())).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
         }
         Ok(())
     }

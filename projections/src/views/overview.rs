@@ -16,7 +16,7 @@ use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareStatus
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::log::{Projection, ProjectionError, StoredEvent};
+use crate::log::{FailedAt, Projection, ProjectionError, StoredEvent};
 use crate::views::search::TimeBound;
 
 /// `share_timeline_view`: each status a share request reached, with its time.
@@ -37,51 +37,97 @@ impl Projection for ShareTimeline {
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
-        if event.aggregate_type != ShareRequest::TYPE {
-            return Ok(());
-        }
-        let Ok(share_id) = event.aggregate_id.parse::<Uuid>() else {
-            return Ok(()); // ids are always UUIDs; anything else is not ours to show
-        };
-        let decoded = event.decode::<ShareRequestEvent>().map_err(|e| ProjectionError::decode(event, e))?;
-        let (status, at, message_id) = match decoded {
-            ShareRequestEvent::Opened { snapshot, opened_at, .. } => {
-                sqlx::query(
-                    "INSERT INTO share_timeline_view (share_request_id, sequence, partner_id, status, at)
-                     VALUES ($1, $2, $3, 'opened', $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(share_id)
-                .bind(event.sequence)
-                .bind(snapshot.partner_id)
-                .bind(opened_at)
-                .execute(conn)
-                .await?;
-                return Ok(());
+        self.apply_all(conn, std::slice::from_ref(event)).await.map_err(|failed| failed.error)
+    }
+
+    /// A batch in two statements: the requests it opened, then every later status, each filed
+    /// under the partner its request was opened for.
+    async fn apply_all(&self, conn: &mut PgConnection, events: &[StoredEvent]) -> Result<(), FailedAt> {
+        let mut opened = TimelineRows::default();
+        let mut later = TimelineRows::default();
+        for (index, event) in events.iter().enumerate() {
+            if event.aggregate_type != ShareRequest::TYPE {
+                continue;
             }
-            ShareRequestEvent::PhotoVerified { at } => (ShareStatus::PhotoVerified, at, None),
-            ShareRequestEvent::ConsentSigned { signed_at, .. } => (ShareStatus::Consented, signed_at, None),
-            ShareRequestEvent::Sent { sent_at, .. } => (ShareStatus::Sent, sent_at, None),
-            ShareRequestEvent::Delivered { accepted_at, message_id } => (ShareStatus::Delivered, accepted_at, Some(message_id)),
-            ShareRequestEvent::DeliveryFailed { at, .. } => (ShareStatus::DeliveryFailed, at, None),
-            ShareRequestEvent::Declined { at } => (ShareStatus::Declined, at, None),
-            ShareRequestEvent::Expired { at } => (ShareStatus::Expired, at, None),
-            // Choices and erasure change no status.
-            _ => return Ok(()),
-        };
-        // The partner is the one the request was opened for: every later row is filed under it.
-        sqlx::query(
-            "INSERT INTO share_timeline_view (share_request_id, sequence, partner_id, status, at, message_id)
-             SELECT $1, $2, partner_id, $3, $4, $5 FROM share_timeline_view WHERE share_request_id = $1 AND status = 'opened'
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(share_id)
-        .bind(event.sequence)
-        .bind(status_name(status))
-        .bind(at)
-        .bind(message_id)
-        .execute(conn)
-        .await?;
+            let Ok(share_id) = event.aggregate_id.parse::<Uuid>() else {
+                continue; // ids are always UUIDs; anything else is not ours to show
+            };
+            let decoded = event.decode::<ShareRequestEvent>().map_err(|e| FailedAt { index, error: ProjectionError::decode(event, e) })?;
+            let (status, at, message_id) = match decoded {
+                ShareRequestEvent::Opened { snapshot, opened_at, .. } => {
+                    opened.partners.push(snapshot.partner_id);
+                    opened.push(share_id, event.sequence, ShareStatus::Opened, opened_at, None);
+                    continue;
+                }
+                ShareRequestEvent::PhotoVerified { at } => (ShareStatus::PhotoVerified, at, None),
+                ShareRequestEvent::ConsentSigned { signed_at, .. } => (ShareStatus::Consented, signed_at, None),
+                ShareRequestEvent::Sent { sent_at, .. } => (ShareStatus::Sent, sent_at, None),
+                ShareRequestEvent::Delivered { accepted_at, message_id } => (ShareStatus::Delivered, accepted_at, Some(message_id)),
+                ShareRequestEvent::DeliveryFailed { at, .. } => (ShareStatus::DeliveryFailed, at, None),
+                ShareRequestEvent::Declined { at } => (ShareStatus::Declined, at, None),
+                ShareRequestEvent::Expired { at } => (ShareStatus::Expired, at, None),
+                // Choices and erasure change no status.
+                ShareRequestEvent::DocumentsChosen { .. } | ShareRequestEvent::PersonalDataErased { .. } => continue,
+            };
+            later.push(share_id, event.sequence, status, at, message_id);
+        }
+        if !opened.shares.is_empty() {
+            sqlx::query(
+                "INSERT INTO share_timeline_view (share_request_id, sequence, partner_id, status, at)
+                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::timestamptz[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&opened.shares)
+            .bind(&opened.sequences)
+            .bind(&opened.partners)
+            .bind(&opened.statuses)
+            .bind(&opened.times)
+            .execute(&mut *conn)
+            .await
+            .map_err(FailedAt::batch)?;
+        }
+        if !later.shares.is_empty() {
+            sqlx::query(
+                "INSERT INTO share_timeline_view (share_request_id, sequence, partner_id, status, at, message_id)
+                 SELECT u.share_request_id, u.sequence, o.partner_id, u.status, u.at, u.message_id
+                   FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+                        AS u (share_request_id, sequence, status, at, message_id)
+                   -- One primary-key probe per row, whatever the planner knows of a fresh table.
+                  CROSS JOIN LATERAL (SELECT partner_id FROM share_timeline_view o
+                                       WHERE o.share_request_id = u.share_request_id AND o.status = 'opened' LIMIT 1) o
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&later.shares)
+            .bind(&later.sequences)
+            .bind(&later.statuses)
+            .bind(&later.times)
+            .bind(&later.message_ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(FailedAt::batch)?;
+        }
         Ok(())
+    }
+}
+
+/// Timeline rows of one batch, column by column, as `UNNEST` takes them.
+#[derive(Default)]
+struct TimelineRows {
+    shares: Vec<Uuid>,
+    sequences: Vec<i64>,
+    partners: Vec<Uuid>,
+    statuses: Vec<String>,
+    times: Vec<DateTime<Utc>>,
+    message_ids: Vec<Option<String>>,
+}
+
+impl TimelineRows {
+    fn push(&mut self, share: Uuid, sequence: i64, status: ShareStatus, at: DateTime<Utc>, message_id: Option<String>) {
+        self.shares.push(share);
+        self.sequences.push(sequence);
+        self.statuses.push(status_name(status));
+        self.times.push(at);
+        self.message_ids.push(message_id);
     }
 }
 

@@ -16,19 +16,21 @@
 pub mod cursor;
 pub mod translit;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Kyiv;
 use cqrs_es::Aggregate;
 use diia_qr_domain::documents::{DocumentType, FieldKind, HeldDocument};
 use diia_qr_domain::identifiers::Rnokpp;
-use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent};
+use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareSnapshot};
 use diia_qr_domain::{RuleKind, RuleViolation};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::keys::PurposeKey;
-use crate::log::{Projection, ProjectionError, StoredEvent};
+use crate::log::{FailedAt, Projection, ProjectionError, StoredEvent};
 use cursor::{CursorError, CursorPosition, FiltersDigest};
 use translit::WordForms;
 
@@ -47,90 +49,156 @@ impl Projection for SearchIndex {
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
-        if event.aggregate_type != ShareRequest::TYPE {
-            return Ok(());
+        self.apply_all(conn, std::slice::from_ref(event)).await.map_err(|failed| failed.error)
+    }
+
+    /// A batch folded per share, then written in at most five set-based statements.
+    async fn apply_all(&self, conn: &mut PgConnection, events: &[StoredEvent]) -> Result<(), FailedAt> {
+        let mut changes = IndexChanges::default();
+        for (index, event) in events.iter().enumerate() {
+            if event.aggregate_type != ShareRequest::TYPE {
+                continue;
+            }
+            let Ok(share_id) = event.aggregate_id.parse::<Uuid>() else {
+                continue; // ids are always UUIDs; anything else is not ours to index
+            };
+            let decoded = event.decode::<ShareRequestEvent>().map_err(|e| FailedAt { index, error: ProjectionError::decode(event, e) })?;
+            changes.add(share_id, decoded);
         }
-        let Ok(share_id) = event.aggregate_id.parse::<Uuid>() else {
-            return Ok(()); // ids are always UUIDs; anything else is not ours to index
-        };
-        match event.decode::<ShareRequestEvent>().map_err(|e| ProjectionError::decode(event, e))? {
-            ShareRequestEvent::Opened { snapshot, .. } => {
-                sqlx::query(
-                    "INSERT INTO search_pending_shares (share_request_id, partner_id, branch_id, branch_name, service_id, service_names)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .bind(share_id)
-                .bind(snapshot.partner_id)
-                .bind(snapshot.branch_id)
-                .bind(&snapshot.branch_name)
-                .bind(snapshot.service_id)
-                .bind(&snapshot.service_names)
-                .execute(conn)
-                .await?;
-            }
+        changes.write(conn).await.map_err(FailedAt::batch)
+    }
+}
+
+/// What one batch does to the index. One by one, a share's events would: remember its scan's
+/// context (opened), index its copies under that context and forget it (sent), mark its
+/// delivery, forget the context (declined, expired) or everything (erased). The statements run
+/// in that order, so a batch ends where the events one by one would.
+#[derive(Default)]
+struct IndexChanges {
+    pending: Vec<(Uuid, ShareSnapshot)>,
+    copies: Vec<ReceivedCopy>,
+    delivery: HashMap<Uuid, DeliveryState>,
+    forget_context: Vec<Uuid>,
+    erased: Vec<Uuid>,
+}
+
+/// A copy to index, with its share's place in the index.
+struct ReceivedCopy {
+    share_id: Uuid,
+    copy_index: i32,
+    copy: IndexedCopy,
+    rnokpp: Option<String>,
+    received_at: DateTime<Utc>,
+}
+
+impl IndexChanges {
+    fn add(&mut self, share_id: Uuid, event: ShareRequestEvent) {
+        match event {
+            ShareRequestEvent::Opened { snapshot, .. } => self.pending.push((share_id, snapshot)),
             ShareRequestEvent::Sent { copies, sent_at, .. } => {
-                index_copies(conn, share_id, &copies, sent_at).await?;
+                // One person's share: every РНОКПП on its copies is theirs, so each copy is found by it.
+                let rnokpp =
+                    copies.iter().flat_map(|d| &d.fields).find(|f| f.kind == FieldKind::TaxpayerNumber).map(|f| f.value.trim().to_string());
+                // A share holds one copy per requested type: far fewer than i32::MAX.
+                for (copy_index, copy) in (0..).zip(&copies) {
+                    let copy = IndexedCopy::of(copy);
+                    self.copies.push(ReceivedCopy { share_id, copy_index, copy, rnokpp: rnokpp.clone(), received_at: sent_at });
+                }
+                self.forget_context.push(share_id);
             }
-            ShareRequestEvent::Delivered { .. } => set_delivery(conn, share_id, DeliveryState::Delivered).await?,
-            ShareRequestEvent::DeliveryFailed { .. } => set_delivery(conn, share_id, DeliveryState::Failed).await?,
-            ShareRequestEvent::Declined { .. } | ShareRequestEvent::Expired { .. } => {
-                sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = $1").bind(share_id).execute(conn).await?;
+            ShareRequestEvent::Delivered { .. } => {
+                self.delivery.insert(share_id, DeliveryState::Delivered);
             }
+            ShareRequestEvent::DeliveryFailed { .. } => {
+                self.delivery.insert(share_id, DeliveryState::Failed);
+            }
+            ShareRequestEvent::Declined { .. } | ShareRequestEvent::Expired { .. } => self.forget_context.push(share_id),
             // Erased: nothing of the share is found any more.
             ShareRequestEvent::PersonalDataErased { .. } => {
-                sqlx::query("DELETE FROM search_documents WHERE share_request_id = $1").bind(share_id).execute(&mut *conn).await?;
-                sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = $1").bind(share_id).execute(conn).await?;
+                self.forget_context.push(share_id);
+                self.erased.push(share_id);
             }
             ShareRequestEvent::DocumentsChosen { .. }
             | ShareRequestEvent::PhotoVerified { .. }
             | ShareRequestEvent::ConsentSigned { .. } => {}
         }
+    }
+
+    async fn write(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if !self.pending.is_empty() {
+            let p = &self.pending;
+            sqlx::query(
+                "INSERT INTO search_pending_shares (share_request_id, partner_id, branch_id, branch_name, service_id, service_names)
+                 SELECT u.id, u.partner_id, u.branch_id, u.branch_name, u.service_id,
+                        -- An array of arrays does not unnest row by row: each row's names come as JSON.
+                        ARRAY(SELECT n.name FROM jsonb_array_elements_text(u.names) WITH ORDINALITY AS n (name, i) ORDER BY n.i)
+                   FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::jsonb[])
+                        AS u (id, partner_id, branch_id, branch_name, service_id, names)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(p.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(p.iter().map(|(_, s)| s.partner_id).collect::<Vec<_>>())
+            .bind(p.iter().map(|(_, s)| s.branch_id).collect::<Vec<_>>())
+            .bind(p.iter().map(|(_, s)| s.branch_name.as_str()).collect::<Vec<_>>())
+            .bind(p.iter().map(|(_, s)| s.service_id).collect::<Vec<_>>())
+            .bind(p.iter().map(|(_, s)| serde_json::to_value(&s.service_names).unwrap_or_default()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.copies.is_empty() {
+            // Each copy under the context its share's scan recorded.
+            let c = &self.copies;
+            sqlx::query(
+                "INSERT INTO search_documents
+                     (share_request_id, copy_index, partner_id, branch_id, branch_name, service_id, service_names, document_type,
+                      holder_name, search_text, document_number, document_number_key, rnokpp, received_at, delivery_state)
+                 SELECT p.share_request_id, c.copy_index, p.partner_id, p.branch_id, p.branch_name, p.service_id, p.service_names,
+                        c.document_type, c.holder_name, c.search_text, c.document_number, c.document_number_key, c.rnokpp,
+                        c.received_at, 'sent'
+                   FROM UNNEST($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                               $8::text[], $9::timestamptz[])
+                        AS c (share_request_id, copy_index, document_type, holder_name, search_text, document_number,
+                              document_number_key, rnokpp, received_at)
+                   -- One primary-key probe per copy, whatever the planner knows of a fresh table.
+                  CROSS JOIN LATERAL (SELECT * FROM search_pending_shares p WHERE p.share_request_id = c.share_request_id) p
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(c.iter().map(|r| r.share_id).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy_index).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy.document_type.code()).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy.holder_name.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy.search_text.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy.document_number.as_deref()).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.copy.document_number.as_deref().map(translit::document_number_key)).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.rnokpp.as_deref()).collect::<Vec<_>>())
+            .bind(c.iter().map(|r| r.received_at).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.delivery.is_empty() {
+            let mut delivery: Vec<(Uuid, DeliveryState)> = self.delivery.into_iter().collect();
+            delivery.sort_unstable_by_key(|(id, _)| *id);
+            sqlx::query(
+                "UPDATE search_documents d SET delivery_state = u.state
+                   FROM UNNEST($1::uuid[], $2::text[]) AS u (share_request_id, state)
+                  WHERE d.share_request_id = u.share_request_id",
+            )
+            .bind(delivery.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(delivery.iter().map(|(_, state)| state.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.forget_context.is_empty() {
+            sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = ANY($1)")
+                .bind(&self.forget_context)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if !self.erased.is_empty() {
+            sqlx::query("DELETE FROM search_documents WHERE share_request_id = ANY($1)").bind(&self.erased).execute(conn).await?;
+        }
         Ok(())
     }
-}
-
-/// Indexes a share's copies under the context its scan recorded, in one statement, and forgets
-/// the context: a share is sent once.
-async fn index_copies(conn: &mut PgConnection, share_id: Uuid, copies: &[HeldDocument], sent_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let indexed: Vec<IndexedCopy> = copies.iter().map(IndexedCopy::of).collect();
-    // One person's share: every РНОКПП on its copies is theirs, so each copy is found by it.
-    let rnokpp = copies.iter().flat_map(|d| &d.fields).find(|f| f.kind == FieldKind::TaxpayerNumber).map(|f| f.value.trim());
-    // A share holds one copy per requested type: far fewer than i32::MAX.
-    let indexes: Vec<i32> = (0..).take(indexed.len()).collect();
-    sqlx::query(
-        "INSERT INTO search_documents
-             (share_request_id, copy_index, partner_id, branch_id, branch_name, service_id, service_names, document_type,
-              holder_name, search_text, document_number, document_number_key, rnokpp, received_at, delivery_state)
-         SELECT p.share_request_id, c.copy_index, p.partner_id, p.branch_id, p.branch_name, p.service_id, p.service_names,
-                c.document_type, c.holder_name, c.search_text, c.document_number, c.document_number_key, $8, $9, 'sent'
-           FROM search_pending_shares p
-          CROSS JOIN UNNEST($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-                AS c (copy_index, document_type, holder_name, search_text, document_number, document_number_key)
-          WHERE p.share_request_id = $1
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(share_id)
-    .bind(indexes)
-    .bind(indexed.iter().map(|c| c.document_type.code()).collect::<Vec<_>>())
-    .bind(indexed.iter().map(|c| c.holder_name.as_str()).collect::<Vec<_>>())
-    .bind(indexed.iter().map(|c| c.search_text.as_str()).collect::<Vec<_>>())
-    .bind(indexed.iter().map(|c| c.document_number.as_deref()).collect::<Vec<_>>())
-    .bind(indexed.iter().map(|c| c.document_number.as_deref().map(translit::document_number_key)).collect::<Vec<_>>())
-    .bind(rnokpp)
-    .bind(sent_at)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM search_pending_shares WHERE share_request_id = $1").bind(share_id).execute(conn).await?;
-    Ok(())
-}
-
-async fn set_delivery(conn: &mut PgConnection, share_id: Uuid, state: DeliveryState) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE search_documents SET delivery_state = $2 WHERE share_request_id = $1")
-        .bind(share_id)
-        .bind(state.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// What the index keeps of one copy, read off its fields by kind.
