@@ -13,7 +13,7 @@ use std::time::Instant;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::follower::{lock_checkpoint, move_checkpoint, FailedAt, Projection, ProjectionError};
-use super::reader::{read_after, LogPosition};
+use super::reader::{read_after, LogPosition, StoredEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
@@ -69,7 +69,7 @@ pub async fn rebuild(
     if !locked {
         return Err(RebuildError::AlreadyRunning(name));
     }
-    let result = replay_and_swap(&mut conn, projection, &schema, tables, &mut progress).await;
+    let result = replay_and_swap(pool, &mut conn, projection, &schema, tables, &mut progress).await;
     if result.is_err() {
         let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut *conn).await;
     }
@@ -79,6 +79,7 @@ pub async fn rebuild(
 }
 
 async fn replay_and_swap(
+    pool: &PgPool,
     conn: &mut PgConnection,
     projection: &dyn Projection,
     schema: &str,
@@ -111,16 +112,22 @@ async fn replay_and_swap(
     let total = u64::try_from(total).unwrap_or(0);
     let mut position = LogPosition::default();
     let mut applied = 0u64;
-    loop {
+    // Reading and applying take about as long as each other: a second connection reads the
+    // next batch while this one applies the last.
+    let mut reader = pool.acquire().await?;
+    let mut next = read_after(&mut reader, position, BATCH).await?;
+    while let Some(last) = next.last().map(|e| e.position) {
+        let events = std::mem::take(&mut next);
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let n = apply_batch(&mut tx, projection, schema, &mut position).await?;
+        let (written, read) = tokio::join!(apply_events(&mut tx, projection, schema, &events), read_after(&mut reader, last, BATCH));
+        written?;
         tx.commit().await?;
-        applied += n;
+        next = read?;
+        position = last;
+        applied += events.len() as u64;
         progress(RebuildProgress { applied, total: total.max(applied) });
-        if n == 0 {
-            break;
-        }
     }
+    drop(reader);
     for (_, definition) in &deferred {
         sqlx::query(definition).execute(&mut *conn).await?;
     }
@@ -165,18 +172,29 @@ async fn apply_batch(
     schema: &str,
     position: &mut LogPosition,
 ) -> Result<u64, RebuildError> {
-    // Unqualified names resolve to the fresh tables first; the log stays in `public`.
-    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public")).execute(&mut *tx).await?;
     let events = read_after(&mut *tx, *position, BATCH).await?;
-    if let Err(FailedAt { index, error }) = projection.apply_all(&mut *tx, &events).await {
-        let global_id = events.get(index).or(events.first()).map_or(0, |e| e.position.global_id);
-        return Err(RebuildError::Apply { global_id, source: error });
-    }
-    sqlx::query("SET LOCAL search_path TO DEFAULT").execute(&mut *tx).await?;
+    apply_events(tx, projection, schema, &events).await?;
     if let Some(last) = events.last() {
         *position = last.position;
     }
     Ok(events.len() as u64)
+}
+
+/// Applies `events` to the tables in `schema`.
+async fn apply_events(
+    tx: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    events: &[StoredEvent],
+) -> Result<(), RebuildError> {
+    // Unqualified names resolve to the fresh tables first; the log stays in `public`.
+    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public")).execute(&mut *tx).await?;
+    if let Err(FailedAt { index, error }) = projection.apply_all(&mut *tx, events).await {
+        let global_id = events.get(index).or(events.first()).map_or(0, |e| e.position.global_id);
+        return Err(RebuildError::Apply { global_id, source: error });
+    }
+    sqlx::query("SET LOCAL search_path TO DEFAULT").execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// A table's indexes as (definition without its name and schema, name): the definition is what
