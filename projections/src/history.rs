@@ -11,10 +11,10 @@ use cqrs_es::Aggregate;
 use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareStatus};
 use openssl::x509::X509;
 use serde::Serialize;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::log::{LogPosition, StoredEvent};
+use crate::log::{StoredEvent, EVENT_COLUMNS};
 use crate::seal::verify_detached;
 
 /// Whose history.
@@ -96,31 +96,16 @@ pub async fn consent_history(
     .bind(as_of)
     .fetch_one(pool)
     .await?;
-    let rows = sqlx::query(
-        "SELECT aggregate_id, sequence, event_type, payload, global_id, tx_id::text::bigint AS tx, recorded_at
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS}
            FROM events WHERE aggregate_type = 'ShareRequest' AND aggregate_id = ANY($1) AND recorded_at <= $2
-          ORDER BY aggregate_id, sequence",
-    )
+          ORDER BY aggregate_id, sequence"
+    ))
     .bind(&ids)
     .bind(as_of)
     .fetch_all(pool)
     .await?;
-    let mut events = rows
-        .into_iter()
-        .map(|row| {
-            Ok(StoredEvent {
-                position: LogPosition { tx_id: row.try_get("tx")?, global_id: row.try_get("global_id")? },
-                aggregate_type: "ShareRequest".into(),
-                aggregate_id: row.try_get("aggregate_id")?,
-                sequence: row.try_get("sequence")?,
-                event_type: row.try_get("event_type")?,
-                event_version: String::new(),
-                payload: row.try_get("payload")?,
-                metadata: serde_json::Value::Null,
-                recorded_at: row.try_get("recorded_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let mut events = rows.iter().map(StoredEvent::from_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
     let mut conn = pool.acquire().await?;
     crate::personal_data::open_stored(&mut conn, &mut events).await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let mut shares: Vec<(ShareRequest, ShareAsOf)> = Vec::new();

@@ -386,14 +386,7 @@ pub async fn search(pool: &PgPool, cursor_key: &PurposeKey, partner_id: Uuid, qu
     let plan = Plan::of(query)?;
     let filters = plan.digest();
     let after = query.cursor.as_deref().map(|c| cursor::open(cursor_key, c, partner_id, filters)).transpose()?;
-    let mut tx = pool.begin().await?;
-    if !plan.words.is_empty() {
-        // `<%` reads its threshold from this setting; LOCAL keeps it to this transaction.
-        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
-            .bind(WORD_SIMILARITY_THRESHOLD)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = plan.begin(pool).await?;
     let rows: Vec<FoundRow> = plan.sql(partner_id, after.as_ref()).build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let mut documents = rows.into_iter().map(|row| row.into_document(!plan.words.is_empty())).collect::<Result<Vec<_>, _>>()?;
@@ -420,17 +413,26 @@ pub async fn search(pool: &PgPool, cursor_key: &PurposeKey, partner_id: Uuid, qu
 /// ANALYZE`, same SQL, same binds): the floor the benchmark compares `search` against.
 pub async fn execution_ms(pool: &PgPool, partner_id: Uuid, query: &SearchQuery) -> Result<f64, SearchError> {
     let plan = Plan::of(query)?;
-    let mut tx = pool.begin().await?;
-    if !plan.words.is_empty() {
-        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
-            .bind(WORD_SIMILARITY_THRESHOLD)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = plan.begin(pool).await?;
     let explained: serde_json::Value =
         plan.sql_after_prefix("EXPLAIN (ANALYZE, FORMAT JSON) ", partner_id, None).build_query_scalar().fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(explained[0]["Execution Time"].as_f64().unwrap_or(f64::NAN))
+}
+
+impl Plan {
+    /// The transaction a plan's query runs in: `<%` reads its threshold from a setting, which
+    /// LOCAL keeps to this transaction.
+    async fn begin(&self, pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        if !self.words.is_empty() {
+            sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
+                .bind(WORD_SIMILARITY_THRESHOLD)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
 }
 
 /// A query checked and normalised: what the SQL and the cursor's digest are made of.
