@@ -2,12 +2,15 @@
 //! for, choose documents, pass photo verification, consent with Diia.Signature, send or decline,
 //! and the sharing history.
 
+use std::time::{Duration, Instant};
+
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::{
     DocumentChoice, RegistryError, ScanError, ShareRequest, ShareRequestCommand, ShareSnapshot, ShareStatus,
 };
 use diia_qr_projections::counters;
-use diia_qr_projections::views::cabinet::{self, ShareRow};
+use diia_qr_projections::log::{caught_up, Projection};
+use diia_qr_projections::views::cabinet::{self, CabinetViews, ShareRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -39,10 +42,28 @@ impl Engine {
     async fn resolve_scanned(&self, scanned: &str) -> Result<String, EngineError> {
         match Scanned::parse(scanned) {
             Scanned::Token(token) => Ok(token),
-            Scanned::ShortCode(code) => match cabinet::short_code_target(&self.pool, &code).await? {
+            Scanned::ShortCode(code) => match self.short_code_target(&code).await? {
                 Some((service_id, qr_version)) => Ok(self.qr_tokens.token(service_id, qr_version as u32)),
                 None => Err(EngineError::rule(&ScanError::UnknownQr)),
             },
+        }
+    }
+
+    /// A short code's service and version. A code issued a moment ago may not be in the view
+    /// yet (a restart, a busy follower): a miss waits, briefly, until the view has caught up
+    /// with the log, so a lagging view delays the answer and never changes it.
+    async fn short_code_target(&self, code: &str) -> Result<Option<(Uuid, i32)>, EngineError> {
+        const PATIENCE: Duration = Duration::from_secs(3);
+        let started = Instant::now();
+        loop {
+            if let Some(target) = cabinet::short_code_target(&self.pool, code).await? {
+                return Ok(Some(target));
+            }
+            if started.elapsed() >= PATIENCE || caught_up(&self.pool, CabinetViews.name()).await? {
+                // Caught up: looked up once more, past any event applied since the first look.
+                return Ok(cabinet::short_code_target(&self.pool, code).await?);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 

@@ -79,3 +79,17 @@ pub async fn projection_status(pool: &PgPool, names: &[&str]) -> Result<Vec<Proj
         })
         .collect()
 }
+
+/// Whether `projection` has applied every committed event (a cheap check, for a use case that
+/// read its view, found nothing and must tell "not there" from "not there yet").
+pub async fn caught_up(pool: &PgPool, projection: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT NOT EXISTS (
+                SELECT 1 FROM events e
+                 WHERE (e.tx_id, e.global_id) > (SELECT coalesce(max(c.tx_id), '0'::xid8), coalesce(max(c.global_id), 0)
+                                                   FROM projection_checkpoints c WHERE c.projection = $1))",
+    )
+    .bind(projection)
+    .fetch_one(pool)
+    .await
+}
