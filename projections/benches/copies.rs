@@ -20,7 +20,8 @@ fn documents() -> Vec<HeldDocument> {
 fn copies(c: &mut Criterion) {
     let documents = documents();
     let purposes = ["для поселення у готель".to_owned()];
-    let made_at: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-26T10:00:05Z").expect("a time").with_timezone(&Utc);
+    // Now, to the second: the development seal made below is valid from a day back only.
+    let made_at: DateTime<Utc> = DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("a time");
     let url = "https://diia-qr.example.gov.ua/verify/8b0d7c8e-3f4a-5b61-9c2d-0e1f2a3b4c5d";
     let ctx = CopyContext {
         share_request_id: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
@@ -57,6 +58,25 @@ fn copies(c: &mut Criterion) {
             render_copy(black_box(&documents[i]), black_box(&ctx)).expect("copy")
         })
     });
+    // The writer lopdf replaced, measured beside it until the comparison is recorded (ADR 0005).
+    #[cfg(feature = "baseline-writer")]
+    {
+        use diia_qr_projections::documents::pdf::baseline::ENABLED;
+        use std::sync::atomic::Ordering;
+        ENABLED.store(true, Ordering::Relaxed);
+        let handwritten = render_copy(&documents[0], &ctx).expect("copy");
+        ENABLED.store(false, Ordering::Relaxed);
+        eprintln!("copy sizes: lopdf {} bytes, hand-written {} bytes", rendered[0].len(), handwritten.len());
+        let mut i = 0;
+        group.bench_function("render (hand-written writer, ADR 0001)", |b| {
+            ENABLED.store(true, Ordering::Relaxed);
+            b.iter(|| {
+                i = (i + 1) % documents.len();
+                render_copy(black_box(&documents[i]), black_box(&ctx)).expect("copy")
+            });
+            ENABLED.store(false, Ordering::Relaxed);
+        });
+    }
     let mut i = 0;
     group.bench_function("render + sign (a signed copy)", |b| {
         b.iter(|| {

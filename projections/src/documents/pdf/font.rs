@@ -20,8 +20,9 @@ use std::sync::OnceLock;
 
 use ttf_parser::{Face, GlyphId};
 
-use super::writer::{deflate, Writer};
-use super::{FontWeight, PdfError};
+use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream};
+
+use super::{deflate, FontWeight, PdfError};
 
 static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -159,6 +160,27 @@ impl FontFace {
     fn to_milli(&self, units: i16) -> i64 {
         (f32::from(units) * 1000.0 / self.units_per_em).round() as i64
     }
+
+    /// The FontDescriptor entries besides FontName and FontFile2, as the hand-written writer
+    /// formatted them.
+    #[cfg(feature = "baseline-writer")]
+    pub(super) fn descriptor_entries(&self, stem_v: i64) -> String {
+        let ttf = &self.face;
+        let bbox = ttf.global_bounding_box();
+        let cap_height = ttf.capital_height().unwrap_or_else(|| ttf.ascender());
+        format!(
+            "/Flags 32 /FontBBox [{} {} {} {}] /ItalicAngle {} /Ascent {} /Descent {} /CapHeight {} /StemV {}",
+            self.to_milli(bbox.x_min),
+            self.to_milli(bbox.y_min),
+            self.to_milli(bbox.x_max),
+            self.to_milli(bbox.y_max),
+            super::num(ttf.italic_angle()),
+            self.to_milli(ttf.ascender()),
+            self.to_milli(ttf.descender()),
+            self.to_milli(cap_height),
+            stem_v,
+        )
+    }
 }
 
 /// The face for a weight, parsed on first use and shared by every builder in the process.
@@ -224,29 +246,37 @@ impl FontUse {
     }
 }
 
-/// A face's finished font objects, as bytes ready to be written into a document.
+/// A face's finished font objects, as lopdf objects ready to be copied into a document: the
+/// compressed streams and the dictionaries, whose references are filled in by [`Self::add_to`].
 pub(super) struct EmbeddedFont {
-    /// `TAGTAG+PostScriptName`.
-    base_name: String,
-    /// The slimmed subset, zlib-compressed.
-    font_file: Vec<u8>,
-    /// Uncompressed length of the font program.
-    font_file_length: usize,
-    /// FontDescriptor entries besides FontName and FontFile2.
-    descriptor: String,
+    /// The slimmed subset, zlib-compressed (`/FontFile2`).
+    font_file: Stream,
+    /// The FontDescriptor without its `/FontFile2` reference.
+    descriptor: Dictionary,
     /// Big-endian subset glyph per CID, zlib-compressed.
-    cid_to_gid: Vec<u8>,
+    cid_to_gid: Stream,
+    /// The CIDFontType2 dictionary without its `/FontDescriptor` and `/CIDToGIDMap` references.
+    descendant: Dictionary,
     /// ToUnicode CMap, zlib-compressed.
-    to_unicode: Vec<u8>,
-    /// The W array.
-    widths: String,
-    /// DW: the replacement glyph's advance.
-    default_width: i64,
+    to_unicode: Stream,
+    /// The Type0 font without its `/DescendantFonts` and `/ToUnicode` references.
+    type0: Dictionary,
+    #[cfg(feature = "baseline-writer")]
+    pub(super) baseline: super::baseline::FontStrings,
+}
+
+/// A compressed stream with `entries` besides `/Length` and `/Filter /FlateDecode`. Its data is
+/// already compressed, so lopdf must never compress it again.
+fn deflated_stream(mut entries: Dictionary, data: &[u8], level: u32) -> Stream {
+    entries.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+    let mut stream = Stream::new(entries, deflate(data, level));
+    stream.allows_compression = false;
+    stream
 }
 
 impl EmbeddedFont {
     /// Subsets `face` to `chars` (CID `i + 1` is `chars[i]`) and builds the objects.
-    fn build(face: &FontFace, chars: &[char], level: u32) -> Result<Self, PdfError> {
+    pub(super) fn build(face: &FontFace, chars: &[char], level: u32) -> Result<Self, PdfError> {
         let glyphs: Vec<GlyphId> = chars.iter().map(|&c| face.glyph(c)).collect();
 
         // The subset renumbers glyphs in the order they are first remapped (0 stays
@@ -266,63 +296,87 @@ impl EmbeddedFont {
 
         // Widths of CIDs 1..=n as one run; whole thousandths of an em are exact enough (the
         // font's own advances differ by under half a unit).
-        let mut widths = String::with_capacity(chars.len() * 4 + 8);
-        widths.push_str("[1 [");
-        for (i, &g) in glyphs.iter().enumerate() {
-            if i > 0 {
-                widths.push(' ');
-            }
-            let _ = write!(widths, "{}", face.advance_milli(g).round() as i64);
-        }
-        widths.push_str("]]");
+        let widths: Vec<i64> = glyphs.iter().map(|&g| face.advance_milli(g).round() as i64).collect();
+        let default_width = face.advance_milli(face.replacement).round() as i64;
 
         let ttf = &face.face;
         let bbox = ttf.global_bounding_box();
         let cap_height = ttf.capital_height().unwrap_or_else(|| ttf.ascender());
         // Rough stem width from the weight class, as most PDF producers do.
         let stem_v = 10 + 220 * (i64::from(ttf.weight().to_number()).clamp(100, 900) - 50) / 900;
+        let base_name = format!("{}+{}", subset_tag(&face.ps_name, chars), face.ps_name);
+        let name = |n: &str| Object::Name(n.as_bytes().to_vec());
+        let font_bbox: Vec<Object> =
+            [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max].into_iter().map(|v| Object::Integer(face.to_milli(v))).collect();
         // Non-symbolic (flag 6, value 32): the glyphs are ordinary Latin/Cyrillic text.
-        let descriptor = format!(
-            "/Flags 32 /FontBBox [{} {} {} {}] /ItalicAngle {} /Ascent {} /Descent {} /CapHeight {} /StemV {}",
-            face.to_milli(bbox.x_min),
-            face.to_milli(bbox.y_min),
-            face.to_milli(bbox.x_max),
-            face.to_milli(bbox.y_max),
-            super::num(ttf.italic_angle()),
-            face.to_milli(ttf.ascender()),
-            face.to_milli(ttf.descender()),
-            face.to_milli(cap_height),
-            stem_v,
-        );
-
+        let descriptor = dictionary! {
+            "Type" => "FontDescriptor",
+            "FontName" => name(&base_name),
+            "Flags" => 32,
+            "FontBBox" => font_bbox,
+            "ItalicAngle" => super::pdf_real(ttf.italic_angle()),
+            "Ascent" => face.to_milli(ttf.ascender()),
+            "Descent" => face.to_milli(ttf.descender()),
+            "CapHeight" => face.to_milli(cap_height),
+            "StemV" => stem_v,
+        };
+        let descendant = dictionary! {
+            "Type" => "Font",
+            "Subtype" => "CIDFontType2",
+            "BaseFont" => name(&base_name),
+            "CIDSystemInfo" => dictionary! {
+                "Registry" => Object::string_literal("Adobe"),
+                "Ordering" => Object::string_literal("Identity"),
+                "Supplement" => 0,
+            },
+            "DW" => default_width,
+            "W" => vec![Object::Integer(1), Object::Array(widths.iter().map(|&w| Object::Integer(w)).collect())],
+        };
+        let type0 = dictionary! {
+            "Type" => "Font",
+            "Subtype" => "Type0",
+            "BaseFont" => name(&base_name),
+            "Encoding" => "Identity-H",
+        };
+        let to_unicode = to_unicode_cmap(chars);
         Ok(Self {
-            base_name: format!("{}+{}", subset_tag(&face.ps_name, chars), face.ps_name),
-            font_file: deflate(&program, level),
-            font_file_length: program.len(),
+            #[cfg(feature = "baseline-writer")]
+            baseline: super::baseline::FontStrings::new(
+                &base_name,
+                &program,
+                &cid_to_gid,
+                &to_unicode,
+                level,
+                &widths,
+                default_width,
+                face,
+                stem_v,
+            ),
+            font_file: deflated_stream(dictionary! { "Length1" => program.len() as i64 }, &program, level),
             descriptor,
-            cid_to_gid: deflate(&cid_to_gid, level),
-            to_unicode: deflate(to_unicode_cmap(chars).as_bytes(), level),
-            widths,
-            default_width: face.advance_milli(face.replacement).round() as i64,
+            cid_to_gid: deflated_stream(Dictionary::new(), &cid_to_gid, level),
+            descendant,
+            to_unicode: deflated_stream(Dictionary::new(), to_unicode.as_bytes(), level),
+            type0,
         })
     }
 
-    /// Writes the Type0 font and its descendants; returns the Type0 font's object number.
-    pub(super) fn write(&self, w: &mut Writer) -> u32 {
-        let font_file = w.stream(&format!("/Length1 {} /Filter /FlateDecode", self.font_file_length), &self.font_file);
-        let descriptor =
-            w.object(&format!("<< /Type /FontDescriptor /FontName /{} {} /FontFile2 {font_file} 0 R >>", self.base_name, self.descriptor));
-        let cid_to_gid = w.stream("/Filter /FlateDecode", &self.cid_to_gid);
-        let descendant = w.object(&format!(
-            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> \
-             /FontDescriptor {descriptor} 0 R /DW {} /W {} /CIDToGIDMap {cid_to_gid} 0 R >>",
-            self.base_name, self.default_width, self.widths,
-        ));
-        let to_unicode = w.stream("/Filter /FlateDecode", &self.to_unicode);
-        w.object(&format!(
-            "<< /Type /Font /Subtype /Type0 /BaseFont /{} /Encoding /Identity-H /DescendantFonts [{descendant} 0 R] /ToUnicode {to_unicode} 0 R >>",
-            self.base_name
-        ))
+    /// Adds the Type0 font and its descendants to `doc`; returns the Type0 font's id.
+    pub(super) fn add_to(&self, doc: &mut Document) -> ObjectId {
+        let font_file = doc.add_object(self.font_file.clone());
+        let mut descriptor = self.descriptor.clone();
+        descriptor.set("FontFile2", font_file);
+        let descriptor = doc.add_object(descriptor);
+        let cid_to_gid = doc.add_object(self.cid_to_gid.clone());
+        let mut descendant = self.descendant.clone();
+        descendant.set("FontDescriptor", descriptor);
+        descendant.set("CIDToGIDMap", cid_to_gid);
+        let descendant = doc.add_object(descendant);
+        let to_unicode = doc.add_object(self.to_unicode.clone());
+        let mut type0 = self.type0.clone();
+        type0.set("DescendantFonts", vec![Object::Reference(descendant)]);
+        type0.set("ToUnicode", to_unicode);
+        doc.add_object(type0)
     }
 }
 
@@ -341,14 +395,14 @@ pub(super) fn cached(weight: FontWeight) -> Result<&'static EmbeddedFont, PdfErr
 }
 
 /// The font objects for a face as one document uses it: the cached ones, or for a document
-/// with characters beyond the repertoire, a subset made for it.
-pub(super) fn embed(w: &mut Writer, weight: FontWeight, used: &FontUse) -> Result<u32, PdfError> {
+/// with characters beyond the repertoire, a subset made for it. Returns the Type0 font's id.
+pub(super) fn embed(doc: &mut Document, weight: FontWeight, used: &FontUse) -> Result<ObjectId, PdfError> {
     if used.repertoire_only() {
-        return Ok(cached(weight)?.write(w));
+        return Ok(cached(weight)?.add_to(doc));
     }
     let mut chars = repertoire().chars().to_vec();
     chars.extend_from_slice(used.extras());
-    Ok(EmbeddedFont::build(face(weight)?, &chars, 6)?.write(w))
+    Ok(EmbeddedFont::build(face(weight)?, &chars, 6)?.add_to(doc))
 }
 
 /// Six upper-case letters derived from the font and its character set, so the
@@ -426,17 +480,6 @@ fn to_unicode_cmap(chars: &[char]) -> String {
     }
     cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
     cmap
-}
-
-/// A PDF text string (Info dictionary): UTF-16BE with a byte-order mark, as hex.
-pub(super) fn text_string(text: &str) -> String {
-    let mut out = String::with_capacity(6 + text.len() * 4);
-    out.push_str("<FEFF");
-    for unit in text.encode_utf16() {
-        let _ = write!(out, "{unit:04X}");
-    }
-    out.push('>');
-    out
 }
 
 #[cfg(test)]

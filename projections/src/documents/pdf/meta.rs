@@ -4,25 +4,35 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use lopdf::{dictionary, Dictionary, Object, ObjectId, Stream};
 
-use super::writer::deflate;
+use super::deflate;
 
 /// sRGB IEC61966-2.1, version 2 profile from Debian's icc-profiles-free (zlib licence,
 /// `assets/icc/LICENSE-sRGB.txt`).
 static SRGB_ICC: &[u8] = include_bytes!("../../../assets/icc/sRGB.icc");
 
-/// The ICC profile, zlib-compressed once per process, and its uncompressed length.
-pub(super) fn srgb_icc() -> &'static [u8] {
-    static COMPRESSED: OnceLock<Vec<u8>> = OnceLock::new();
-    COMPRESSED.get_or_init(|| deflate(SRGB_ICC, 9))
+/// The ICC profile as a stream object, zlib-compressed once per process.
+pub(super) fn srgb_icc() -> &'static Stream {
+    static STREAM: OnceLock<Stream> = OnceLock::new();
+    STREAM.get_or_init(|| {
+        let mut stream = Stream::new(dictionary! { "N" => 3, "Filter" => "FlateDecode" }, deflate(SRGB_ICC, 9));
+        stream.allows_compression = false;
+        stream
+    })
 }
 
 /// The OutputIntents array entry (a direct dictionary) for the profile object `icc`.
-pub(super) fn output_intent(icc: u32) -> String {
-    format!(
-        "<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB IEC61966-2.1) \
-         /RegistryName (http://www.color.org) /Info (sRGB IEC61966-2.1) /DestOutputProfile {icc} 0 R >>"
-    )
+pub(super) fn output_intent(icc: ObjectId) -> Dictionary {
+    let name = || Object::string_literal("sRGB IEC61966-2.1");
+    dictionary! {
+        "Type" => "OutputIntent",
+        "S" => "GTS_PDFA1",
+        "OutputConditionIdentifier" => name(),
+        "RegistryName" => Object::string_literal("http://www.color.org"),
+        "Info" => name(),
+        "DestOutputProfile" => icc,
+    }
 }
 
 /// The producer named in the Info dictionary and in the XMP.
@@ -33,10 +43,18 @@ pub(super) fn pdf_date(t: DateTime<Utc>) -> String {
     t.format("D:%Y%m%d%H%M%S+00'00'").to_string()
 }
 
-/// The XMP packet: the same title, dates and producer as the Info dictionary, and the
-/// PDF/A-2b identification.
-pub(super) fn xmp(title: &str, created: DateTime<Utc>) -> String {
+/// The XMP packet: the same title, dates and producer as the Info dictionary, the PDF/A-2b
+/// identification, and the document's id when it has one (a copy's id, as `uuid:…`: what
+/// verification reads back from a presented file).
+pub(super) fn xmp(title: &str, created: DateTime<Utc>, document_id: Option<[u8; 16]>) -> String {
     let date = created.format("%Y-%m-%dT%H:%M:%S+00:00");
+    let id = match document_id {
+        Some(id) => {
+            let id = uuid::Uuid::from_bytes(id).hyphenated();
+            format!("   <xmpMM:DocumentID>uuid:{id}</xmpMM:DocumentID>\n   <xmpMM:InstanceID>uuid:{id}</xmpMM:InstanceID>\n")
+        }
+        None => String::new(),
+    };
     let title = if title.is_empty() {
         String::new()
     } else {
@@ -50,13 +68,15 @@ pub(super) fn xmp(title: &str, created: DateTime<Utc>) -> String {
          xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n   \
          xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n   \
          xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\"\n   \
+         xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\"\n   \
          xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n   \
          <dc:format>application/pdf</dc:format>\n\
          {title}   \
          <xmp:CreateDate>{date}</xmp:CreateDate>\n   \
          <xmp:ModifyDate>{date}</xmp:ModifyDate>\n   \
          <xmp:MetadataDate>{date}</xmp:MetadataDate>\n   \
-         <pdf:Producer>{PRODUCER}</pdf:Producer>\n   \
+         <pdf:Producer>{PRODUCER}</pdf:Producer>\n\
+         {id}   \
          <pdfaid:part>2</pdfaid:part>\n   \
          <pdfaid:conformance>B</pdfaid:conformance>\n\
          </rdf:Description>\n\
@@ -94,17 +114,19 @@ mod tests {
     #[test]
     fn xmp_escapes_the_title() {
         let t = DateTime::parse_from_rfc3339("2024-03-12T10:20:30Z").unwrap().with_timezone(&Utc);
-        let x = xmp(&clean_title("«A & B» <c>\u{1}"), t);
+        let x = xmp(&clean_title("«A & B» <c>\u{1}"), t, Some([0xAB; 16]));
         assert!(x.contains(">«A &amp; B» &lt;c&gt;</rdf:li>"), "{x}");
         assert!(x.contains("<xmp:CreateDate>2024-03-12T10:20:30+00:00</xmp:CreateDate>"));
         assert_eq!(pdf_date(t), "D:20240312102030+00'00'");
-        assert!(!xmp("", t).contains("dc:title"));
+        assert!(x.contains("<xmpMM:DocumentID>uuid:abababab-abab-abab-abab-abababababab</xmpMM:DocumentID>"), "{x}");
+        assert!(!xmp("", t, None).contains("dc:title"));
+        assert!(!xmp("", t, None).contains("DocumentID"));
     }
 
     #[test]
     fn the_icc_profile_is_srgb() {
         assert_eq!(&SRGB_ICC[36..40], b"acsp");
         assert_eq!(&SRGB_ICC[16..20], b"RGB ");
-        assert!(srgb_icc().len() < 4096);
+        assert!(srgb_icc().content.len() < 4096);
     }
 }

@@ -14,21 +14,57 @@
 //! fonts embedded, no transparency, no encryption (checked in tests with pikepdf's PDF/A
 //! validator, built from veraPDF's rules, where it is installed).
 //!
-//! The file is serialised here (`writer`), not through lopdf's object model: most of it is the
-//! same font bytes in every document, written as they are.
+//! The file is built as lopdf objects and written by lopdf. Most of it is the same font streams
+//! in every document: they are compressed once per process and copied in as prebuilt objects.
 
+#[cfg(feature = "baseline-writer")]
+pub mod baseline;
 mod font;
 mod meta;
+pub mod read;
 mod ttf;
-mod writer;
 
-use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
+use std::io::Write as _;
 
 use chrono::{DateTime, Utc};
+use lopdf::xref::XrefType;
+use lopdf::{dictionary, Dictionary, Document, Object, Stream, StringFormat};
 
 use font::FontUse;
-use writer::{deflate, Writer};
+
+/// zlib-compresses `data` (for `/Filter /FlateDecode`).
+fn deflate(data: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 2 + 64), flate2::Compression::new(level));
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+/// A PDF real as lopdf writes it, rounded to at most three decimals like the page content
+/// (0 for NaN and the infinities, which PDF cannot express).
+fn pdf_real(v: f32) -> Object {
+    if !v.is_finite() {
+        return Object::Integer(0);
+    }
+    let rounded = (f64::from(v) * 1000.0).round() / 1000.0;
+    if rounded.fract() == 0.0 {
+        Object::Integer(rounded as i64)
+    } else {
+        Object::Real(rounded as f32)
+    }
+}
+
+/// A PDF text string: UTF-16BE with a byte-order mark, as hex (what pdfinfo and XMP tools read
+/// as Unicode whatever the characters).
+fn text_string(text: &str) -> Object {
+    let mut bytes = Vec::with_capacity(2 + text.len() * 2);
+    bytes.extend_from_slice(&[0xFE, 0xFF]);
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_be_bytes());
+    }
+    Object::String(bytes, StringFormat::Hexadecimal)
+}
 
 /// A4 width in points.
 pub const A4_WIDTH: f32 = 595.28;
@@ -323,62 +359,91 @@ impl PdfBuilder {
         if self.pages.is_empty() {
             self.new_page();
         }
+        #[cfg(feature = "baseline-writer")]
+        if baseline::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.finish_handwritten();
+        }
         let id = self.id.unwrap_or_else(|| self.content_hash());
 
-        let mut w = Writer::new(64 * 1024);
-        let catalog = w.reserve();
-        let pages = w.reserve();
+        let mut doc = Document::with_version("1.7");
+        // A classic cross-reference table: what every checker reads, and no stream to build.
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let pages_id = doc.new_object_id();
 
-        let mut fonts = String::new();
+        let mut fonts = Dictionary::new();
         for weight in FontWeight::ALL {
             let used = &self.fonts[weight.index()];
             if !used.is_empty() {
-                let font = font::embed(&mut w, weight, used)?;
-                let _ = write!(fonts, "/{} {font} 0 R ", weight.resource_name());
+                fonts.set(weight.resource_name(), font::embed(&mut doc, weight, used)?);
             }
         }
-        let resources = w.object(&format!("<< /Font << {fonts}>> >>"));
+        let resources = doc.add_object(dictionary! { "Font" => fonts });
 
-        let mut kids = String::new();
+        let mut kids = Vec::with_capacity(self.pages.len());
+        let page_count = self.pages.len() as i64;
         // The fonts and the ICC profile, most of the file, were compressed once per process.
         // A page of ordinary length (a copy's is about 13 KB) is left uncompressed: even the
         // fastest zlib level would cost a third of the copy's rendering time, and hashing the
         // extra bytes for the seal costs microseconds. Longer pages are compressed.
-        for content in &self.pages {
-            let content = if content.len() > COMPRESS_CONTENT_ABOVE {
-                w.stream("/Filter /FlateDecode", &deflate(content.as_bytes(), 1))
+        for content in std::mem::take(&mut self.pages) {
+            let mut stream = if content.len() > COMPRESS_CONTENT_ABOVE {
+                Stream::new(dictionary! { "Filter" => "FlateDecode" }, deflate(content.as_bytes(), 1))
             } else {
-                w.stream("", content.as_bytes())
+                Stream::new(Dictionary::new(), content.into_bytes())
             };
-            let page = w.object(&format!("<< /Type /Page /Parent {pages} 0 R /Resources {resources} 0 R /Contents {content} 0 R >>"));
-            let _ = write!(kids, "{page} 0 R ");
+            stream.allows_compression = false;
+            let content = doc.add_object(stream);
+            let page = doc.add_object(dictionary! {
+                "Type" => "Page",
+                "Parent" => pages_id,
+                "Resources" => resources,
+                "Contents" => content,
+            });
+            kids.push(Object::Reference(page));
         }
-        w.object_as(
-            pages,
-            &format!("<< /Type /Pages /Kids [{kids}] /Count {} /MediaBox [0 0 {} {}] >>", self.pages.len(), num(A4_WIDTH), num(A4_HEIGHT)),
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages",
+                "Kids" => kids,
+                "Count" => page_count,
+                "MediaBox" => vec![0.into(), 0.into(), pdf_real(A4_WIDTH), pdf_real(A4_HEIGHT)],
+            }),
         );
 
         // The Info dictionary and the XMP must say the same: one title, without what XML cannot hold.
         let title = meta::clean_title(&self.title);
-        let metadata = w.stream("/Type /Metadata /Subtype /XML", meta::xmp(&title, self.created).as_bytes());
-        let icc = w.stream("/N 3 /Filter /FlateDecode", meta::srgb_icc());
-        w.object_as(
-            catalog,
-            &format!(
-                "<< /Type /Catalog /Pages {pages} 0 R /Lang (uk) /Metadata {metadata} 0 R /OutputIntents [{}] >>",
-                meta::output_intent(icc)
-            ),
-        );
+        let mut metadata =
+            Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, meta::xmp(&title, self.created, self.id).into_bytes());
+        metadata.allows_compression = false;
+        let metadata = doc.add_object(metadata);
+        let icc = doc.add_object(meta::srgb_icc().clone());
+        let catalog = doc.add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => pages_id,
+            "Lang" => Object::string_literal("uk"),
+            "Metadata" => metadata,
+            "OutputIntents" => vec![Object::Dictionary(meta::output_intent(icc))],
+        });
 
-        let date = meta::pdf_date(self.created);
-        let title = if title.is_empty() { String::new() } else { format!("/Title {} ", font::text_string(&title)) };
-        let info = w.object(&format!("<< {title}/Producer ({}) /CreationDate ({date}) /ModDate ({date}) >>", meta::PRODUCER));
-
-        let mut hex_id = String::with_capacity(32);
-        for b in id {
-            let _ = write!(hex_id, "{b:02X}");
+        let date = Object::string_literal(meta::pdf_date(self.created));
+        let mut info = Dictionary::new();
+        if !title.is_empty() {
+            info.set("Title", text_string(&title));
         }
-        Ok(w.finish(&format!("/Root {catalog} 0 R /Info {info} 0 R /ID [<{hex_id}> <{hex_id}>]")))
+        info.set("Producer", Object::string_literal(meta::PRODUCER));
+        info.set("CreationDate", date.clone());
+        info.set("ModDate", date);
+        let info = doc.add_object(info);
+
+        doc.trailer.set("Root", catalog);
+        doc.trailer.set("Info", info);
+        let id = Object::String(id.to_vec(), StringFormat::Hexadecimal);
+        doc.trailer.set("ID", vec![id.clone(), id]);
+
+        let mut out = Vec::with_capacity(64 * 1024);
+        doc.save_to(&mut out)?;
+        Ok(out)
     }
 
     /// A file identifier from the document's title, time and content.
@@ -408,6 +473,7 @@ fn push_color(out: &mut String, Rgb(r, g, b): Rgb) {
 
 /// A PDF number: at most three decimals, no exponent, and 0 for NaN/infinity
 /// (which PDF cannot express).
+#[cfg(any(test, feature = "baseline-writer"))]
 fn num(v: f32) -> String {
     let mut s = String::new();
     push_num(&mut s, v);
@@ -477,7 +543,6 @@ fn push_hex4(out: &mut String, v: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
     use std::process::{Command, Stdio};
 
     const BLACK: Rgb = Rgb(0.0, 0.0, 0.0);
@@ -717,16 +782,28 @@ mod tests {
         assert!(plain.contains("<pdfaid:part>2</pdfaid:part>") && plain.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
         assert!(plain.contains("<rdf:li xml:lang=\"x-default\">Копія документа № 5 — Ґудзь</rdf:li>"));
         assert!(plain.contains("<xmp:CreateDate>2024-03-12T10:20:30+00:00</xmp:CreateDate>"));
-        assert!(plain.contains("/CreationDate (D:20240312102030+00'00')"));
-        assert!(plain.contains("/OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1"));
-        assert!(plain.contains("/Type /Metadata /Subtype /XML"));
+        let doc = Document::load_mem(&bytes).expect("lopdf reads it back");
+        let info = doc.trailer.get_deref(b"Info", &doc).and_then(Object::as_dict).expect("an Info dictionary");
+        assert_eq!(info.get(b"CreationDate").and_then(Object::as_str).ok(), Some(&b"D:20240312102030+00'00'"[..]));
+        assert_eq!(lopdf::decode_text_string(info.get(b"Title").expect("a title")).ok().as_deref(), Some("Копія документа № 5 — Ґудзь"));
+        let catalog = doc.catalog().expect("a catalog");
+        let intents = catalog.get_deref(b"OutputIntents", &doc).and_then(Object::as_array).expect("output intents");
+        let intent = intents[0].as_dict().expect("an output intent");
+        assert_eq!(intent.get(b"S").and_then(Object::as_name).ok(), Some(&b"GTS_PDFA1"[..]));
+        let metadata = catalog.get_deref(b"Metadata", &doc).and_then(Object::as_stream).expect("XMP metadata");
+        assert_eq!(metadata.dict.get(b"Subtype").and_then(Object::as_name).ok(), Some(&b"XML"[..]));
         // A file identifier: a content hash unless the caller sets one.
-        assert!(plain.contains("/ID [<"));
+        let id = |doc: &Document| -> Vec<Vec<u8>> {
+            let halves = doc.trailer.get(b"ID").and_then(Object::as_array).expect("a file identifier");
+            halves.iter().map(|h| h.as_str().expect("a string").to_vec()).collect()
+        };
+        assert_eq!(id(&doc).len(), 2);
+        assert_eq!(id(&doc)[0].len(), 16);
         assert_eq!(sample(), bytes, "the same input makes the same file");
         let mut pdf = PdfBuilder::new("", created());
         pdf.set_document_id([0xAB; 16]);
-        let plain = String::from_utf8_lossy(&pdf.finish().expect("PDF is written")).into_owned();
-        assert!(plain.contains(&format!("/ID [<{0}> <{0}>]", "AB".repeat(16))), "{plain}");
+        let chosen = Document::load_mem(&pdf.finish().expect("PDF is written")).expect("lopdf reads it back");
+        assert_eq!(id(&chosen), vec![vec![0xAB; 16]; 2]);
 
         let (ok, out) = run_tool_on_file("pdfinfo", &["-meta"], &bytes);
         assert!(ok, "{out}");
@@ -765,11 +842,18 @@ mod tests {
         let bytes = pdf.finish().expect("PDF is written");
         let plain = String::from_utf8_lossy(&bytes);
         assert!(plain.contains("Td <"), "the short page is plain text");
-        assert_eq!(
-            plain.matches("/Filter /FlateDecode").count(),
-            3 + 1 + 1,
-            "one font (program, CIDToGIDMap, ToUnicode), the ICC profile and the long page"
-        );
+        let doc = Document::load_mem(&bytes).expect("lopdf reads it back");
+        let compressed = doc
+            .objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter(|s| s.filters().is_ok_and(|f| f == [&b"FlateDecode"[..]]))
+            .count();
+        assert_eq!(compressed, 3 + 1 + 1, "one font (program, CIDToGIDMap, ToUnicode), the ICC profile and the long page");
+        let pages = doc.get_pages();
+        let content = |page: u32| doc.get_page_content(pages[&page]);
+        assert!(String::from_utf8_lossy(&content(1)).contains("Tj"));
+        assert!(String::from_utf8_lossy(&content(2)).matches("Tj").count() == 140);
         let (ok, text) = run_tool("pdftotext", &["-enc", "UTF-8", "-", "-"], &bytes);
         assert!(ok, "{text}");
         assert_eq!(text.matches("Довга сторінка, рядок за рядком").count(), 140);
