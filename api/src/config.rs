@@ -41,6 +41,9 @@ pub struct Config {
     pub delivery_lease_secs: u64,
     /// The seal's key and certificates; `None` uses the development seal made in `data_dir/pki`.
     pub seal: Option<SealKeySource>,
+    /// Seal certificates the service used before the current one (PEM): copies they sealed stay
+    /// genuine. The development seal's retired certificates are found in `data_dir/pki` anyway.
+    pub retired_seal_certificates: Option<PathBuf>,
     /// The generation of each purpose's key derived from the service secret; raise one to
     /// rotate that key alone.
     pub key_generations: KeyGenerations,
@@ -65,6 +68,7 @@ impl Config {
             smtp_timeout_secs: 20,
             delivery_lease_secs: 90,
             seal: None,
+            retired_seal_certificates: None,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),
         }

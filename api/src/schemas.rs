@@ -170,14 +170,18 @@ pub mod mirrors {
     pub enum Verdict {
         #[schema(rename = "genuine")]
         Genuine,
+        #[schema(rename = "sealed")]
+        Sealed,
         #[schema(rename = "altered")]
         Altered,
-        #[schema(rename = "untrusted")]
-        Untrusted,
+        #[schema(rename = "not_issued")]
+        NotIssued,
         #[schema(rename = "invalid")]
         Invalid,
         #[schema(rename = "malformed")]
         Malformed,
+        #[schema(rename = "unreadable")]
+        Unreadable,
     }
 
     #[derive(ToSchema)]
@@ -190,6 +194,10 @@ pub mod mirrors {
         pub signed_at_kyiv: Option<String>,
         pub signer: Option<String>,
         pub copy: Option<IssuedCopy>,
+        /// The copy id the PDF carries (XMP or trailer), whether or not it was issued.
+        pub claimed_copy_id: Option<Uuid>,
+        /// What differs from the issued copy, for an altered one.
+        pub changes: Vec<String>,
         pub warnings: Vec<String>,
     }
 

@@ -12,7 +12,7 @@ use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
 use diia_qr_projections::log::spawn_follower;
 use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
 use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
-use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealError};
+use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealCertificates, SealError};
 use diia_qr_projections::MIGRATOR;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -86,6 +86,8 @@ pub struct ServiceKeys {
     pub seal: Arc<dyn Seal>,
     /// PEM of the certificates that verify the seal's signatures.
     pub ca_pem: String,
+    /// The seal's certificates, current and retired: what verification pins.
+    pub seal_certificates: SealCertificates,
 }
 
 impl ServiceKeys {
@@ -94,14 +96,23 @@ impl ServiceKeys {
         let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
         let secret = load_or_create_secret(&data_dir.join("service-secret.key"))?;
-        let (pki, dev_seal) = DevPki::load_or_create(&data_dir.join("pki"))?;
-        let seal = match &config.seal {
-            None => dev_seal,
-            Some(source) => load_seal(source)?.seal,
+        let pki_dir = data_dir.join("pki");
+        let (pki, dev_seal) = DevPki::load_or_create(&pki_dir)?;
+        let (seal, mut seal_certificates) = match &config.seal {
+            None => (dev_seal, DevPki::seal_certificates(&pki_dir)?),
+            Some(source) => {
+                let seal = load_seal(source)?.seal;
+                let certificates = SealCertificates::new(seal.certificate().clone(), Vec::new());
+                (seal, certificates)
+            }
         };
+        if let Some(path) = &config.retired_seal_certificates {
+            let pem = std::fs::read(path).map_err(|source| StartupError::File { path: path.clone(), source })?;
+            seal_certificates = seal_certificates.with_retired_pem(&pem)?;
+        }
         let ca_pem = seal.trust_anchors_pem()?;
         let keys = KeyRing::derive(&secret, config.key_generations).map_err(SealError::from)?;
-        Ok(Self { keys, pki: Arc::new(pki), seal: Arc::new(seal), ca_pem })
+        Ok(Self { keys, pki: Arc::new(pki), seal: Arc::new(seal), ca_pem, seal_certificates })
     }
 
     /// The audit desk over `pool`, signing with these keys.
@@ -127,7 +138,7 @@ impl Application {
         let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
 
         let audit = service_keys.audit_desk(pool.clone(), &public_base_url, config.clock.clone()).await?;
-        let ServiceKeys { keys, pki, seal, ca_pem } = service_keys;
+        let ServiceKeys { keys, pki, seal, ca_pem, seal_certificates } = service_keys;
         let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
         let citizens = demo_citizens();
         let citizen_services = ShareRequestServices {
@@ -148,6 +159,7 @@ impl Application {
                 settings,
                 audit,
                 seal: seal.clone(),
+                seal_certificates,
             })
             .map_err(SealError::from)?,
         );

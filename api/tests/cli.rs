@@ -141,6 +141,8 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
     }
     let ca = out.join("diia-qr-dev-ca.pem");
     assert!(ca.exists());
+    let seals = out.join("diia-qr-seal-certificates.pem");
+    assert!(std::fs::read_to_string(&seals).unwrap().contains("BEGIN CERTIFICATE"));
     let letters: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -179,8 +181,11 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
                 .arg(&pdf)
                 .arg(pdf.with_extension("p7s"))
                 .arg("--ca")
-                .arg(&ca));
-            assert!(verified.contains("Справжня копія"), "{verified}");
+                .arg(&ca)
+                .arg("--seal-certificates")
+                .arg(&seals));
+            assert!(verified.contains("Печатка сервісу") && verified.contains("справжня"), "{verified}");
+            assert!(verified.contains("Реєстр виданих копій не перевірено"), "offline says what it did not check: {verified}");
             {
                 run(Command::new("qpdf").arg("--check").arg(&pdf));
             }
@@ -228,8 +233,11 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
         .arg(some_pdf.with_extension("p7s"))
         .arg("--ca")
         .arg(&ca)
+        .arg("--seal-certificates")
+        .arg(&seals)
         .output()
         .unwrap();
     assert!(!refused.status.success(), "an altered copy fails verification");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("altered"), "{}", String::from_utf8_lossy(&refused.stderr));
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -67,6 +67,8 @@ pub struct EngineParts {
     pub audit: audit::AuditDesk,
     /// The seal that signs copies (a download seals its copy again, as the mail did).
     pub seal: Arc<dyn diia_qr_projections::seal::Seal>,
+    /// The seal's certificates, current and retired: the only signers of a genuine copy.
+    pub seal_certificates: diia_qr_projections::seal::SealCertificates,
 }
 
 pub struct Engine {
@@ -81,7 +83,9 @@ pub struct Engine {
     /// Signs the search's page cursors.
     search_cursors: PurposeKey,
     ca_pem: String,
-    trust_anchors: Vec<openssl::x509::X509>,
+    /// What verification trusts: the anchors and the pinned seal certificates.
+    seal_trust: diia_qr_projections::verification::SealTrust,
+    seal_certificates_pem: String,
     clock: Clock,
     settings: EngineSettings,
     audit: audit::AuditDesk,
@@ -90,7 +94,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(parts: EngineParts) -> Result<Self, openssl::error::ErrorStack> {
-        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal } = parts;
+        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal, seal_certificates } = parts;
         Ok(Self {
             partners: Store::new(&pool, ()),
             branches: Store::new(&pool, BranchServices { codes: mailbox_codes }),
@@ -100,7 +104,11 @@ impl Engine {
             qr_tokens: QrTokens::new(&keys, &settings.public_base_url),
             sessions: Sessions::new(&keys, clock.clone()),
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
-            trust_anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
+            seal_certificates_pem: seal_certificates.to_pem()?,
+            seal_trust: diia_qr_projections::verification::SealTrust {
+                anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
+                seals: seal_certificates,
+            },
             ca_pem,
             pool,
             clock,

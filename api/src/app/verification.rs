@@ -14,15 +14,22 @@ impl Engine {
         &self.ca_pem
     }
 
+    /// PEM of the service's seal certificates, current first: the only signers of a genuine
+    /// copy, for verifiers to pin (`diia-qr verify --seal-certificates`).
+    pub fn seal_certificates_pem(&self) -> &str {
+        &self.seal_certificates_pem
+    }
+
     /// The verdict is the answer, whatever it is: an altered copy is a verdict, not an error. A
     /// verdict on a copy this service issued is an access to its share: the trail records it.
-    pub async fn verify_copy(&self, pdf: &[u8], p7s: &[u8], presented_by: Option<&str>) -> Result<CopyVerification, EngineError> {
-        let verification = verify_copy(&self.pool, pdf, p7s, &self.trust_anchors, presented_by).await?;
+    pub async fn verify_copy(&self, pdf: &[u8], p7s: Option<&[u8]>, presented_by: Option<&str>) -> Result<CopyVerification, EngineError> {
+        let verification = verify_copy(&self.pool, pdf, p7s, &self.seal_trust, presented_by).await?;
         if let Some(copy) = &verification.copy {
             let mut facts = vec![
                 ("copy_id", json!(copy.copy_id.to_string())),
                 ("document_type", json!(copy.document_type)),
                 ("verdict", serde_json::to_value(verification.verdict).unwrap_or_default()),
+                ("with_signature", json!(p7s.is_some())),
             ];
             facts.push(("presenter_named", json!(presented_by.is_some_and(|p| !p.trim().is_empty()))));
             let access = Access {

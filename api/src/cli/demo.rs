@@ -210,6 +210,9 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let ca: PathBuf = out.join("diia-qr-dev-ca.pem");
     std::fs::write(&ca, &app.ca_pem)?;
     step(&format!("Сертифікат ЦС для перевірки підписів: {}", ca.display()));
+    let seals: PathBuf = out.join("diia-qr-seal-certificates.pem");
+    std::fs::write(&seals, engine.seal_certificates_pem())?;
+    step(&format!("Сертифікати печатки сервісу (лише вони роблять копію справжньою): {}", seals.display()));
     let (audit, log_key) = export_audit(engine, &who, out).await?;
     search_once(engine, &who).await?;
     step(&format!("Журнал аудиту партнера вивантажено: {} (ключ журналу — у {})", audit.display(), log_key.display()));
@@ -217,6 +220,7 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         "\nПеревірити копію: витягніть вкладення з .eml і виконайте\n  openssl cms -verify -binary -inform DER -in COPY.p7s -content COPY.pdf -CAfile {} -out /dev/null",
         ca.display()
     );
+    println!("Або так:\n  diia-qr verify COPY.pdf COPY.p7s --ca {} --seal-certificates {}", ca.display(), seals.display());
     println!(
         "Перевірити журнал аудиту:\n  diia-qr audit verify {} --ca {} --log-key \"$(cat {})\"",
         audit.display(),

@@ -4,6 +4,7 @@
 mod audit;
 mod demo;
 mod projections;
+mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,15 +52,27 @@ enum Command {
         #[command(flatten)]
         keys: KeyArgs,
     },
-    /// Checks a copy offline: is COPY.p7s a valid seal over COPY.pdf, by whom, and when.
+    /// Checks a copy. Offline: is COPY.p7s the service's own seal over COPY.pdf. With
+    /// --registry: the full verdict, as the API gives it, with or without the P7S.
     Verify {
         pdf: PathBuf,
-        p7s: PathBuf,
-        /// Trust anchors (PEM); by default the development CA in DATA_DIR/pki.
+        /// The .p7s that came with the copy.
+        p7s: Option<PathBuf>,
+        /// Trust anchors (PEM, as published at /api/v1/ca.pem); by default the development CA in
+        /// DATA_DIR/pki.
         #[arg(long)]
         ca: Option<PathBuf>,
-        #[arg(long, env = "DIIA_QR_DATA_DIR", default_value = ".diia-qr")]
-        data_dir: PathBuf,
+        /// The service's seal certificates (PEM, as published at /api/v1/seal-certificates.pem):
+        /// only a signature by one of them makes a copy genuine. By default the development
+        /// seal's, current and retired, in DATA_DIR/pki.
+        #[arg(long)]
+        seal_certificates: Option<PathBuf>,
+        /// Also ask the registry of issued copies in the service's database (DATABASE_URL, or the
+        /// embedded cluster in DATA_DIR): were these bytes issued, when, for whom, what changed.
+        #[arg(long)]
+        registry: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// The audit trail: export it, verify an export offline.
     Audit {
@@ -124,16 +137,22 @@ struct SealArgs {
     seal_p12: Option<PathBuf>,
     #[arg(long, env = "DIIA_QR_SEAL_P12_PASSWORD", default_value = "", hide_env_values = true)]
     seal_p12_password: String,
+    /// Seal certificates used before the current one (PEM): their copies stay genuine.
+    #[arg(long, env = "DIIA_QR_RETIRED_SEAL_CERTIFICATES")]
+    retired_seal_certificates: Option<PathBuf>,
 }
 
 impl SealArgs {
-    fn source(self) -> Option<diia_qr::config::SealKeySource> {
+    /// The configured seal and the retired seal certificates.
+    fn source(self) -> (Option<diia_qr::config::SealKeySource>, Option<PathBuf>) {
         use diia_qr::config::SealKeySource;
-        match (self.seal_key, self.seal_certificate, self.seal_p12) {
+        let retired = self.retired_seal_certificates;
+        let source = match (self.seal_key, self.seal_certificate, self.seal_p12) {
             (Some(key), Some(certificate), _) => Some(SealKeySource::Pem { key, certificate, chain: self.seal_chain }),
             (_, _, Some(path)) => Some(SealKeySource::Pkcs12 { path, password: self.seal_p12_password }),
             _ => None,
-        }
+        };
+        (source, retired)
     }
 }
 
@@ -214,7 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal, keys } => {
             let mut config = Config::with_data_dir(data_dir);
-            config.seal = seal.source();
+            (config.seal, config.retired_seal_certificates) = seal.source();
             config.key_generations = keys.into();
             config.delivery_max_attempts = delivery.delivery_max_attempts;
             config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;
@@ -250,20 +269,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History { args, database } => audit::history(args, &database.config()).await,
         Command::Projections { command, database } => projections::run(command, &database.config()).await,
         Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),
-        Command::Verify { pdf, p7s, ca, data_dir } => {
-            let ca = ca.unwrap_or_else(|| data_dir.join("pki").join(diia_qr_projections::seal::DevPki::CA_FILE));
-            let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("не вдалося прочитати {}", p.display()));
-            let anchors =
-                openssl::x509::X509::stack_from_pem(&read(&ca)?).with_context(|| format!("{}: не PEM-сертифікати", ca.display()))?;
-            let result = diia_qr_projections::verification::check_seal(&read(&pdf)?, &read(&p7s)?, &anchors);
-            println!("{}", result.message);
-            if let Some(signer) = &result.signer {
-                println!("Підписувач: {signer}");
-            }
-            if !result.genuine {
-                anyhow::bail!("копія не пройшла перевірку ({:?})", result.verdict);
-            }
-            Ok(())
+        Command::Verify { pdf, p7s, ca, seal_certificates, registry, database } => {
+            verify::run(verify::Files { pdf, p7s, ca, seal_certificates }, registry, database).await
         }
     }
 }

@@ -100,6 +100,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/operator/partners/{partner_id}/suspension", operator::suspend_partner),
         route(M::DELETE, "/api/v1/operator/partners/{partner_id}/suspension", operator::reinstate_partner),
         route(M::GET, "/api/v1/ca.pem", public::ca_pem),
+        route(M::GET, "/api/v1/seal-certificates.pem", public::seal_certificates_pem),
         route(M::POST, "/api/v1/copies/verification", verify::verify),
         route(M::GET, "/api/v1/copies/{copy_id}", verify::issued_copy),
         route(M::GET, "/verify", verify::page),

@@ -77,6 +77,7 @@ use crate::schemas::FileBytes;
         super::audit::operator_history,
         super::public::confirm_branch_email,
         super::public::ca_pem,
+        super::public::seal_certificates_pem,
         super::public::qr_preview,
         super::public::qr_landing,
         super::public::short_link,
@@ -326,6 +327,8 @@ mod tests {
             signed_at_kyiv: None,
             signer: None,
             copy: Some(copy),
+            claimed_copy_id: Some(id),
+            changes: vec![],
             warnings: vec![],
         };
         assert_eq!(declared("CopyVerification"), serialised(verification));
@@ -381,7 +384,8 @@ mod tests {
             serde_json::from_value::<diia_qr_domain::partner::PartnerStatus>(status.clone()).unwrap_or_else(|e| panic!("{status}: {e}"));
         }
         use diia_qr_projections::verification::Verdict as V;
-        let verdicts = [V::Genuine, V::Altered, V::Untrusted, V::Invalid, V::Malformed].map(|v| serde_json::to_value(v).unwrap());
+        let verdicts = [V::Genuine, V::Sealed, V::Altered, V::NotIssued, V::Invalid, V::Malformed, V::Unreadable]
+            .map(|v| serde_json::to_value(v).unwrap());
         assert_eq!(values("Verdict"), serde_json::Value::Array(verdicts.to_vec()));
         use diia_qr_projections::views::search::DeliveryState as D;
         let states = [D::Sent, D::Delivered, D::Failed].map(|d| serde_json::to_value(d).unwrap());

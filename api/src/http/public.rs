@@ -46,6 +46,16 @@ pub async fn ca_pem(State(s): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/x-pem-file")], s.engine.ca_pem().to_string())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/seal-certificates.pem",
+    tag = "public",
+    responses((status = 200, description = "The service's seal certificates, current first, then retired ones: the only signers of a genuine copy, to pin offline", body = String, content_type = "application/x-pem-file"))
+)]
+pub async fn seal_certificates_pem(State(s): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], s.engine.seal_certificates_pem().to_string())
+}
+
 /// A document type with its Ukrainian title, as the app and the landing page list it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentTitle {

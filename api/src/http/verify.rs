@@ -20,7 +20,10 @@ use crate::schemas::mirrors;
 #[serde(deny_unknown_fields)]
 pub struct VerificationBody {
     pdf_base64: String,
-    p7s_base64: String,
+    /// The `.p7s` that came with the copy. Without it the registry of issued copies alone says
+    /// whether these bytes were issued.
+    #[serde(default)]
+    p7s_base64: Option<String>,
     /// ЄДРПОУ (or РНОКПП of a ФОП) of the organisation presenting the copy, to compare with the
     /// addressee.
     #[serde(default)]
@@ -43,8 +46,8 @@ fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, ApiError> {
 )]
 pub async fn verify(State(s): State<AppState>, ApiJson(b): ApiJson<VerificationBody>) -> Result<Json<CopyVerification>, ApiError> {
     let pdf = decode("pdf_base64", &b.pdf_base64)?;
-    let p7s = decode("p7s_base64", &b.p7s_base64)?;
-    Ok(Json(s.engine.verify_copy(&pdf, &p7s, b.presented_by.as_deref()).await?))
+    let p7s = b.p7s_base64.as_deref().map(|p| decode("p7s_base64", p)).transpose()?;
+    Ok(Json(s.engine.verify_copy(&pdf, p7s.as_deref(), b.presented_by.as_deref()).await?))
 }
 
 #[utoipa::path(

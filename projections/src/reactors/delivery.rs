@@ -76,6 +76,8 @@ pub struct SignedCopy {
     pub stem: String,
     pub pdf: Vec<u8>,
     pub p7s: Vec<u8>,
+    /// Each object's short digest, for the registry ([`crate::documents::pdf::read::object_digests`]).
+    pub object_digests: Vec<(u32, String)>,
 }
 
 /// Renders and seals every copy of a share. CPU-bound: call it off the async executor.
@@ -104,7 +106,16 @@ pub fn sign_copies(
             };
             let pdf = render_copy(document, &ctx).map_err(|e| format!("PDF: {e}"))?;
             let p7s = seal.sign_detached(&pdf, made_at).map_err(|e| format!("печатка: {e}"))?;
-            Ok(SignedCopy { document: document.clone(), stem: file_stem(document, copy_id(share_request_id, document)), pdf, p7s })
+            // Read back as any verifier will read it: a copy lopdf cannot read is not sent.
+            let read = crate::documents::pdf::read::open(&pdf).map_err(|e| format!("PDF: {e}"))?;
+            let object_digests = crate::documents::pdf::read::object_digests(&read, &pdf);
+            Ok(SignedCopy {
+                document: document.clone(),
+                stem: file_stem(document, copy_id(share_request_id, document)),
+                pdf,
+                p7s,
+                object_digests,
+            })
         })
         .collect()
 }
@@ -121,8 +132,8 @@ pub async fn record_issued(
     for c in signed {
         sqlx::query(
             "INSERT INTO issued_copies (pdf_sha256, copy_id, share_request_id, partner_id, organisation_name, branch_name,
-                 branch_address, purposes, document_type, made_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pdf_sha256) DO NOTHING",
+                 branch_address, purposes, document_type, made_at, pdf_length, object_digests)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (pdf_sha256) DO NOTHING",
         )
         .bind(sha256_hex(&c.pdf))
         .bind(copy_id(share_request_id, &c.document))
@@ -134,6 +145,8 @@ pub async fn record_issued(
         .bind(serde_json::to_value(&snapshot.service_names).unwrap_or_default())
         .bind(c.document.document_type.code())
         .bind(made_at)
+        .bind(c.pdf.len() as i64)
+        .bind(serde_json::to_value(&c.object_digests).unwrap_or_default())
         .execute(pool)
         .await?;
     }

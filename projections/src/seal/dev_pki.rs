@@ -145,6 +145,21 @@ impl DevPki {
         Ok(OpenSslSeal::new(key, cert, vec![pki.ca_cert]))
     }
 
+    /// The seal certificates this folder's development seal has had, current first, then those
+    /// rotations retired (oldest first): what verification pins.
+    pub fn seal_certificates(dir: &Path) -> Result<SealCertificates, SealError> {
+        let current = X509::from_pem(&read(&dir.join(Self::SEAL_FILE))?)?;
+        let mut retired = Vec::new();
+        for n in 1.. {
+            let path = dir.join(Self::retired_seal_file(n));
+            if !path.exists() {
+                break;
+            }
+            retired.push(X509::from_pem(&read(&path)?)?);
+        }
+        Ok(SealCertificates::new(current, retired))
+    }
+
     /// Keeps `certificate` under the first free retired name.
     fn retire(dir: &Path, certificate: &X509) -> Result<PathBuf, SealError> {
         use std::io::Write;

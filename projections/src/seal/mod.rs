@@ -114,6 +114,68 @@ impl Seal for OpenSslSeal {
     }
 }
 
+/// The service's own seal certificates: the current one and those it retired. Only a signature
+/// by one of these makes a copy genuine: chaining to a trusted CA is not enough, because the
+/// CAs a verifier trusts also issue citizens' and other organisations' certificates.
+#[derive(Clone, Debug)]
+pub struct SealCertificates {
+    /// Current first.
+    certificates: Vec<X509>,
+}
+
+impl SealCertificates {
+    /// `current` and the `retired` ones (duplicates dropped).
+    pub fn new(current: X509, retired: Vec<X509>) -> Self {
+        let mut certificates = vec![current];
+        for c in retired {
+            if !certificates.contains(&c) {
+                certificates.push(c);
+            }
+        }
+        Self { certificates }
+    }
+
+    /// The published PEM bundle (current first). An empty bundle is refused: it would pin nothing.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, SealError> {
+        let mut certs = X509::stack_from_pem(pem)?.into_iter();
+        let current = certs.next().ok_or_else(|| SealError::Invalid("у файлі немає жодного сертифіката печатки".into()))?;
+        Ok(Self::new(current, certs.collect()))
+    }
+
+    /// Adds retired certificates from a PEM bundle (configuration).
+    pub fn with_retired_pem(mut self, pem: &[u8]) -> Result<Self, SealError> {
+        for c in X509::stack_from_pem(pem)? {
+            if !self.certificates.contains(&c) {
+                self.certificates.push(c);
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn current(&self) -> &X509 {
+        &self.certificates[0]
+    }
+
+    pub fn all(&self) -> &[X509] {
+        &self.certificates
+    }
+
+    /// True if `certificate` is one of them, byte for byte.
+    pub fn pins(&self, certificate: &X509Ref) -> bool {
+        let Ok(der) = certificate.to_der() else { return false };
+        self.certificates.iter().any(|c| c.to_der().is_ok_and(|d| d == der))
+    }
+
+    /// The PEM bundle to publish.
+    pub fn to_pem(&self) -> Result<String, openssl::error::ErrorStack> {
+        let mut pem = String::new();
+        for c in &self.certificates {
+            pem.push_str(&String::from_utf8_lossy(&c.to_pem()?));
+        }
+        Ok(pem)
+    }
+}
+
 /// Where the seal's key and certificates come from (configuration).
 #[derive(Clone)]
 pub enum SealKeySource {
@@ -239,4 +301,4 @@ mod tests;
 mod verify;
 
 pub use dev_pki::{DevPki, Subject};
-pub use verify::{verify_detached, VerifiedSignature, VerifyError};
+pub use verify::{verify_detached, verify_detached_at, VerifiedSignature, VerifyError};

@@ -44,6 +44,17 @@ pub enum VerifyError {
 /// digitalSignature or nonRepudiation. A copy sealed while the seal certificate was valid keeps
 /// verifying after that certificate expires. Revocation is not checked (no CRLs here).
 pub fn verify_detached(signature_der: &[u8], content: &[u8], anchors: &[X509]) -> Result<VerifiedSignature, VerifyError> {
+    verify_detached_at(signature_der, content, anchors, None)
+}
+
+/// [`verify_detached`], with the chain judged at `at` rather than at the signer's claimed time:
+/// for a copy the registry of issued copies dates, its record is the time that counts.
+pub fn verify_detached_at(
+    signature_der: &[u8],
+    content: &[u8],
+    anchors: &[X509],
+    at: Option<DateTime<Utc>>,
+) -> Result<VerifiedSignature, VerifyError> {
     let mut cms = CmsContentInfo::from_der(signature_der).map_err(|e| VerifyError::Malformed(format!("не DER CMS ({e})")))?;
     match ffi::signer_count(&cms) {
         None => return Err(VerifyError::Malformed("це не SignedData".into())),
@@ -67,7 +78,7 @@ pub fn verify_detached(signature_der: &[u8], content: &[u8], anchors: &[X509]) -
     if cms.verify(None, None, Some(content), None, no_chain).is_err() {
         return Err(VerifyError::ContentMismatch);
     }
-    let at = signing_time.map_or_else(|| Utc::now().timestamp(), |t| t.timestamp());
+    let at = at.or(signing_time).map_or_else(|| Utc::now().timestamp(), |t| t.timestamp());
     let store = trust_store(anchors, at).map_err(|e| VerifyError::Other(format!("сховище довірених сертифікатів: {e}")))?;
     // CAdES: the signed ESS signing-certificate(-v2) attribute must name the signer's
     // certificate. A plain CMS signature (no such attribute, as Diia.Signature statements are
