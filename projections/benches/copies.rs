@@ -58,25 +58,6 @@ fn copies(c: &mut Criterion) {
             render_copy(black_box(&documents[i]), black_box(&ctx)).expect("copy")
         })
     });
-    // The writer lopdf replaced, measured beside it until the comparison is recorded (ADR 0005).
-    #[cfg(feature = "baseline-writer")]
-    {
-        use diia_qr_projections::documents::pdf::baseline::ENABLED;
-        use std::sync::atomic::Ordering;
-        ENABLED.store(true, Ordering::Relaxed);
-        let handwritten = render_copy(&documents[0], &ctx).expect("copy");
-        ENABLED.store(false, Ordering::Relaxed);
-        eprintln!("copy sizes: lopdf {} bytes, hand-written {} bytes", rendered[0].len(), handwritten.len());
-        let mut i = 0;
-        group.bench_function("render (hand-written writer, ADR 0001)", |b| {
-            ENABLED.store(true, Ordering::Relaxed);
-            b.iter(|| {
-                i = (i + 1) % documents.len();
-                render_copy(black_box(&documents[i]), black_box(&ctx)).expect("copy")
-            });
-            ENABLED.store(false, Ordering::Relaxed);
-        });
-    }
     let mut i = 0;
     group.bench_function("render + sign (a signed copy)", |b| {
         b.iter(|| {

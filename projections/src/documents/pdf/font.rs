@@ -160,27 +160,6 @@ impl FontFace {
     fn to_milli(&self, units: i16) -> i64 {
         (f32::from(units) * 1000.0 / self.units_per_em).round() as i64
     }
-
-    /// The FontDescriptor entries besides FontName and FontFile2, as the hand-written writer
-    /// formatted them.
-    #[cfg(feature = "baseline-writer")]
-    pub(super) fn descriptor_entries(&self, stem_v: i64) -> String {
-        let ttf = &self.face;
-        let bbox = ttf.global_bounding_box();
-        let cap_height = ttf.capital_height().unwrap_or_else(|| ttf.ascender());
-        format!(
-            "/Flags 32 /FontBBox [{} {} {} {}] /ItalicAngle {} /Ascent {} /Descent {} /CapHeight {} /StemV {}",
-            self.to_milli(bbox.x_min),
-            self.to_milli(bbox.y_min),
-            self.to_milli(bbox.x_max),
-            self.to_milli(bbox.y_max),
-            super::num(ttf.italic_angle()),
-            self.to_milli(ttf.ascender()),
-            self.to_milli(ttf.descender()),
-            self.to_milli(cap_height),
-            stem_v,
-        )
-    }
 }
 
 /// The face for a weight, parsed on first use and shared by every builder in the process.
@@ -261,8 +240,6 @@ pub(super) struct EmbeddedFont {
     to_unicode: Stream,
     /// The Type0 font without its `/DescendantFonts` and `/ToUnicode` references.
     type0: Dictionary,
-    #[cfg(feature = "baseline-writer")]
-    pub(super) baseline: super::baseline::FontStrings,
 }
 
 /// A compressed stream with `entries` besides `/Length` and `/Filter /FlateDecode`. Its data is
@@ -276,7 +253,7 @@ fn deflated_stream(mut entries: Dictionary, data: &[u8], level: u32) -> Stream {
 
 impl EmbeddedFont {
     /// Subsets `face` to `chars` (CID `i + 1` is `chars[i]`) and builds the objects.
-    pub(super) fn build(face: &FontFace, chars: &[char], level: u32) -> Result<Self, PdfError> {
+    fn build(face: &FontFace, chars: &[char], level: u32) -> Result<Self, PdfError> {
         let glyphs: Vec<GlyphId> = chars.iter().map(|&c| face.glyph(c)).collect();
 
         // The subset renumbers glyphs in the order they are first remapped (0 stays
@@ -340,18 +317,6 @@ impl EmbeddedFont {
         };
         let to_unicode = to_unicode_cmap(chars);
         Ok(Self {
-            #[cfg(feature = "baseline-writer")]
-            baseline: super::baseline::FontStrings::new(
-                &base_name,
-                &program,
-                &cid_to_gid,
-                &to_unicode,
-                level,
-                &widths,
-                default_width,
-                face,
-                stem_v,
-            ),
             font_file: deflated_stream(dictionary! { "Length1" => program.len() as i64 }, &program, level),
             descriptor,
             cid_to_gid: deflated_stream(Dictionary::new(), &cid_to_gid, level),

@@ -17,8 +17,6 @@
 //! The file is built as lopdf objects and written by lopdf. Most of it is the same font streams
 //! in every document: they are compressed once per process and copied in as prebuilt objects.
 
-#[cfg(feature = "baseline-writer")]
-pub mod baseline;
 mod font;
 mod meta;
 pub mod read;
@@ -359,10 +357,6 @@ impl PdfBuilder {
         if self.pages.is_empty() {
             self.new_page();
         }
-        #[cfg(feature = "baseline-writer")]
-        if baseline::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
-            return self.finish_handwritten();
-        }
         let id = self.id.unwrap_or_else(|| self.content_hash());
 
         let mut doc = Document::with_version("1.7");
@@ -473,7 +467,7 @@ fn push_color(out: &mut String, Rgb(r, g, b): Rgb) {
 
 /// A PDF number: at most three decimals, no exponent, and 0 for NaN/infinity
 /// (which PDF cannot express).
-#[cfg(any(test, feature = "baseline-writer"))]
+#[cfg(test)]
 fn num(v: f32) -> String {
     let mut s = String::new();
     push_num(&mut s, v);
