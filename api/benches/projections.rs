@@ -26,7 +26,8 @@ use diia_qr_projections::audit_trail::export::{export, ExportContext, ExportFilt
 use diia_qr_projections::audit_trail::store::{append, checkpoint_now, NewEntry};
 use diia_qr_projections::keys::{KeyGenerations, KeyPurpose, KeyRing};
 use diia_qr_projections::log::{read_after, rebuild, LogPosition};
-use diia_qr_projections::seal::{DevPki, Seal};
+use diia_qr_projections::pki::DevPki;
+use diia_qr_projections::seal::Seal;
 use diia_qr_projections::views::search::{self, translit, SearchQuery};
 use serde_json::json;
 use sqlx::PgPool;

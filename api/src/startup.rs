@@ -10,9 +10,10 @@ use diia_qr_domain::share_request::ShareRequestServices;
 use diia_qr_projections::documents::pdf::PdfBuilder;
 use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
 use diia_qr_projections::log::spawn_follower;
+use diia_qr_projections::pki::DevPki;
 use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
 use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
-use diia_qr_projections::seal::{load_seal, DevPki, Seal, SealCertificates, SealError};
+use diia_qr_projections::seal::{load_seal, Seal, SealCertificates, SealError, Signer};
 use diia_qr_projections::MIGRATOR;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -37,6 +38,8 @@ pub enum StartupError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("ключі печатки")]
     Seal(#[from] SealError),
+    #[error("інфраструктура ключів (PKI)")]
+    Pki(#[from] diia_qr_projections::pki::PkiError),
     #[error("пошта")]
     Mail(#[from] MailError),
     #[error("{path}")]

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use diia_qr_domain::documents::HeldDocument;
 use diia_qr_projections::documents::copies::{render_copy, CopyContext};
-use diia_qr_projections::seal::{DevPki, Seal};
+use diia_qr_projections::pki::DevPki;
+use diia_qr_projections::seal::Signer;
 use uuid::Uuid;
 
 /// One document of each type, as the development registry seeds them.

@@ -3,7 +3,8 @@
 //! - `views`: read models built from the log (the cabinet's, the search index of received copies);
 //! - `reactors`: followers with side effects (the mail outbox) and the delivery worker;
 //! - `documents`: pure rendering (PDF, copies, poster, QR);
-//! - `seal`: signing and verifying CMS signatures, apart from the development PKI;
+//! - `seal`: signing and verifying CMS signatures; the service's seal and its pinned certificates;
+//! - `pki`: the development PKI (root, qualified CA, citizens' CA, CRLs), qualified identities, revocation;
 //! - `verification`: the verdict on a presented copy;
 //! - `audit`: the tamper-evident trail's formats: RFC 9162 Merkle tree and proofs, signed checkpoints, canonical JSON;
 //! - `personal_data`: share requests' personal fields sealed in the log under per-request keys (crypto-shredding);
@@ -21,6 +22,7 @@ pub mod history;
 pub mod keys;
 pub mod log;
 pub mod personal_data;
+pub mod pki;
 pub mod reactors;
 pub mod seal;
 pub mod verification;

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use diia_qr_projections::seal::{DevPki, OpenSslSeal, Seal, Subject};
+use diia_qr_projections::pki::{DevPki, Subject};
+use diia_qr_projections::seal::{OpenSslSeal, Signer};
 use diia_qr_tests::{citizens, engine_binary, spawn_app, temp_dir, unpack_mail, LiveQr, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -124,13 +125,10 @@ fn foreign_pdf() -> Vec<u8> {
 fn citizen_signer(data_dir: &Path) -> OpenSslSeal {
     let (pki, _) = DevPki::load_or_create(&data_dir.join("pki")).unwrap();
     let subject = Subject {
-        common_name: "Ґудзь Мар'яна Ївгенівна",
-        organisation: None,
-        serial_number: Some("TINUA-3012345678"),
-        organization_identifier: None,
+        common_name: "Ґудзь Мар'яна Ївгенівна", serial_number: Some("TINUA-3012345678"), ..Subject::default()
     };
-    let (key, cert) = pki.issue_new_key(&subject, 365).unwrap();
-    OpenSslSeal::new(key, cert, vec![pki.ca_cert])
+    let (key, cert) = pki.citizens.issue_new_key(&subject, 365).unwrap();
+    OpenSslSeal::new(key, cert, pki.citizens_chain())
 }
 
 #[tokio::test]

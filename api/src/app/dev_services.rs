@@ -12,7 +12,7 @@ pub use diia_qr_domain::demo::{demo_citizens, DemoCitizen};
 use diia_qr_domain::documents::HeldDocument;
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::{DiiaSignature, DiiaSignatureError, DocumentRegistry, PhotoVerdict, PhotoVerification, RegistryError};
-use diia_qr_projections::seal::{DevPki, Subject};
+use diia_qr_projections::pki::{DevPki, Subject};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
@@ -109,8 +109,8 @@ impl DevDiiaSignature {
             return Ok(k.clone());
         }
         let serial = format!("TINUA-{citizen}");
-        let subject = Subject { common_name: name, organisation: None, serial_number: Some(&serial), organization_identifier: None };
-        let (key, cert) = self.pki.issue_new_key(&subject, 730).map_err(|e| DiiaSignatureError::Unavailable(e.to_string()))?;
+        let subject = Subject { common_name: name, serial_number: Some(&serial), ..Subject::default() };
+        let (key, cert) = self.pki.citizens.issue_new_key(&subject, 730).map_err(|e| DiiaSignatureError::Unavailable(e.to_string()))?;
         let k = Arc::new(CitizenKey { key, cert });
         keys.insert(citizen.clone(), k.clone());
         Ok(k)
@@ -124,7 +124,9 @@ impl DiiaSignature for DevDiiaSignature {
         let key = self.key_of(citizen, &name)?;
         let unavailable = |e: openssl::error::ErrorStack| DiiaSignatureError::Unavailable(e.to_string());
         let mut chain = Stack::new().map_err(unavailable)?;
-        chain.push(self.pki.ca_cert.clone()).map_err(unavailable)?;
+        for ca in self.pki.citizens_chain() {
+            chain.push(ca).map_err(unavailable)?;
+        }
         let flags = CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::NOSMIMECAP;
         let cms = CmsContentInfo::sign(Some(&key.cert), Some(&key.key), Some(&chain), Some(statement), flags).map_err(unavailable)?;
         cms.to_der().map_err(unavailable)

@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod pki;
 mod projections;
 mod verify;
 
@@ -73,6 +74,16 @@ enum Command {
         registry: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+    /// The development PKI.
+    Pki {
+        #[command(subcommand)]
+        command: pki::PkiCommand,
+    },
+    /// Qualified electronic signatures (КЕП): sign a sign-in challenge.
+    Kep {
+        #[command(subcommand)]
+        command: pki::KepCommand,
     },
     /// The audit trail: export it, verify an export offline.
     Audit {
@@ -266,6 +277,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command, database } => audit::run(command, &database.config()).await,
+        Command::Pki { command } => pki::run_pki(command),
+        Command::Kep { command } => pki::run_kep(command),
         Command::History { args, database } => audit::history(args, &database.config()).await,
         Command::Projections { command, database } => projections::run(command, &database.config()).await,
         Command::Demo { out } => demo::run(&out).await.context("демонстрацію перервано"),

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use diia_qr::startup::Database;
 use diia_qr_projections::documents::pdf::read;
-use diia_qr_projections::seal::{DevPki, SealCertificates};
+use diia_qr_projections::pki::DevPki;
+use diia_qr_projections::seal::SealCertificates;
 use diia_qr_projections::verification::{check_seal, verify_copy, CopyVerification, SealTrust, Verdict};
 
 use super::DatabaseArgs;

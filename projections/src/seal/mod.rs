@@ -10,23 +10,21 @@
 //! `unsafe` of this file is there.
 
 use std::fmt;
+
+use crate::pki::DevPki;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::BigNum;
+use openssl::asn1::Asn1Time;
 use openssl::cms::{CMSOptions, CmsContentInfo};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
-use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Builder, X509KeyUsage, X509NameBuilder, X509NameRef, X509PurposeId, X509Ref, X509VerifyResult, X509};
+use openssl::x509::{X509KeyUsage, X509NameRef, X509PurposeId, X509Ref, X509VerifyResult, X509};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -41,18 +39,28 @@ pub enum SealError {
     Invalid(String),
 }
 
-/// Makes detached signatures over documents.
-pub trait Seal: Send + Sync {
+/// Makes detached CMS signatures with one key and certificate: the service's seal, a partner's
+/// КЕП (`diia-qr kep sign-challenge`), a citizen's Diia.Signature. [`OpenSslSeal`] signs with
+/// ECDSA or RSA keys; a DSTU 4145 signer (the algorithm of most Ukrainian qualified keys, which
+/// OpenSSL 3 cannot compute) is another implementation of this trait.
+pub trait Signer: Send + Sync {
     /// A detached CMS SignedData (DER) over `content`, CAdES-BES, carrying the signer's chain.
-    /// Its signingTime attribute is `signing_time` truncated to whole seconds: the time printed on
-    /// the copy. It is the signer's claim (no time-stamp token), so a signing time outside the
-    /// seal certificate's validity is refused rather than signed.
+    /// Its signingTime attribute is `signing_time` truncated to whole seconds (for a copy, the
+    /// time printed on it). It is the signer's claim (no time-stamp token), so a signing time
+    /// outside the certificate's validity is refused rather than signed.
     fn sign_detached(&self, content: &[u8], signing_time: DateTime<Utc>) -> Result<Vec<u8>, SealError>;
+    /// The signer's certificate.
+    fn certificate(&self) -> &X509;
+}
+
+/// The service's seal: a signer whose trust anchors the service publishes.
+pub trait Seal: Signer {
     /// The certificates that verify this seal's signatures, as PEM: the trust anchors to publish.
     fn trust_anchors_pem(&self) -> Result<String, SealError>;
 }
 
-/// A key and its certificate, with the chain above it (intermediates and, usually, the root).
+/// A key and its certificate, with the chain above it (intermediates and, usually, the root):
+/// the OpenSSL [`Signer`], and the service's [`Seal`].
 pub struct OpenSslSeal {
     key: PKey<Private>,
     certificate: X509,
@@ -77,23 +85,23 @@ impl OpenSslSeal {
         Self { key, certificate, chain: unique }
     }
 
-    pub fn certificate(&self) -> &X509 {
-        &self.certificate
-    }
-
     /// The trust anchors for this seal's chain: see [`default_trust_anchors`].
     fn trust_anchors(&self) -> Vec<X509> {
         default_trust_anchors(&self.certificate, &self.chain)
     }
 }
 
-impl Seal for OpenSslSeal {
+impl Signer for OpenSslSeal {
+    fn certificate(&self) -> &X509 {
+        &self.certificate
+    }
+
     fn sign_detached(&self, content: &[u8], signing_time: DateTime<Utc>) -> Result<Vec<u8>, SealError> {
         let time = Asn1Time::from_unix(signing_time.timestamp())?;
         let (not_before, not_after) = (self.certificate.not_before(), self.certificate.not_after());
         if not_before > time || not_after < time {
             return Err(SealError::Invalid(format!(
-                "час підпису {} поза строком дії сертифіката печатки ({not_before} — {not_after})",
+                "час підпису {} поза строком дії сертифіката ({not_before} — {not_after})",
                 signing_time.format("%Y-%m-%dT%H:%M:%SZ")
             )));
         }
@@ -104,7 +112,9 @@ impl Seal for OpenSslSeal {
         let cms = ffi::sign_detached_at(&self.certificate, &self.key, &certs, content, &time)?;
         Ok(cms.to_der()?)
     }
+}
 
+impl Seal for OpenSslSeal {
     fn trust_anchors_pem(&self) -> Result<String, SealError> {
         let mut pem = String::new();
         for c in self.trust_anchors() {
@@ -221,7 +231,7 @@ pub fn load_seal(source: &SealKeySource) -> Result<LoadedSeal, SealError> {
     let (seal, trust_anchors) = match source {
         SealKeySource::Development { dir } => {
             let (pki, seal) = DevPki::load_or_create(dir)?;
-            (seal, vec![pki.ca_cert])
+            (seal, vec![pki.root.certificate])
         }
         SealKeySource::Pem { key, certificate, chain } => {
             let key = private_key_from_pem_file(key)?;
@@ -294,11 +304,9 @@ pub(super) fn private_key_from_pem_file(path: &Path) -> Result<PKey<Private>, Se
     })
 }
 
-mod dev_pki;
 mod ffi;
 #[cfg(test)]
 mod tests;
 mod verify;
 
-pub use dev_pki::{DevPki, Subject};
 pub use verify::{verify_detached, verify_detached_at, VerifiedSignature, VerifyError};

@@ -1,6 +1,9 @@
-use super::dev_pki::*;
 use super::verify::*;
 use super::*;
+use crate::pki::{certificate_builder, new_p256_key, write_private, Authority, DevPki, DEV_SEAL_SUBJECT};
+use openssl::hash::MessageDigest;
+use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
+use openssl::x509::X509NameBuilder;
 use std::process::Command;
 
 /// A scratch folder removed on drop.
@@ -29,12 +32,12 @@ fn at(rfc3339: &str) -> DateTime<Utc> {
 }
 
 /// A CA and a seal valid over the given span, independent of today's date.
-fn pki_between(from: &str, to: &str) -> (DevPki, OpenSslSeal) {
+fn pki_between(from: &str, to: &str) -> (Authority, OpenSslSeal) {
     let (from, to) = (at(from).timestamp(), at(to).timestamp());
-    let pki = DevPki::create_ca_between(from, to).unwrap();
+    let pki = Authority::root_between("Дія.QR — тестовий кореневий сертифікат", from, to).unwrap();
     let key = new_p256_key().unwrap();
     let cert = pki.issue_between(&key, &DEV_SEAL_SUBJECT, from, to).unwrap();
-    let seal = OpenSslSeal::new(key, cert, vec![pki.ca_cert.clone()]);
+    let seal = OpenSslSeal::new(key, cert, vec![pki.certificate.clone()]);
     (pki, seal)
 }
 
@@ -61,11 +64,11 @@ fn the_dev_pki_is_made_once_and_its_seal_verifies() {
     assert_eq!(seal.certificate().to_der().unwrap(), again.certificate().to_der().unwrap());
     let now = Utc::now();
     let sig = seal.sign_detached(b"copy", now).unwrap();
-    let verified = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.ca_cert)).unwrap();
+    let verified = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.root.certificate)).unwrap();
     assert_eq!(verified.signing_time.unwrap().timestamp(), now.timestamp());
     assert_eq!(verified.signer_subject, DEV_SEAL_LINE);
-    assert!(matches!(verify_detached(&sig, b"altered", std::slice::from_ref(&pki.ca_cert)), Err(VerifyError::ContentMismatch)));
-    assert_eq!(seal.trust_anchors_pem().unwrap(), String::from_utf8(pki.ca_cert.to_pem().unwrap()).unwrap());
+    assert!(matches!(verify_detached(&sig, b"altered", std::slice::from_ref(&pki.root.certificate)), Err(VerifyError::ContentMismatch)));
+    assert_eq!(seal.trust_anchors_pem().unwrap(), String::from_utf8(pki.root.certificate.to_pem().unwrap()).unwrap());
     for file in [DevPki::SEAL_KEY_FILE, DevPki::CA_KEY_FILE] {
         let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(dir.path(file)).unwrap().permissions());
         assert_eq!(mode & 0o077, 0, "private keys are readable by their owner only");
@@ -81,7 +84,7 @@ fn a_signature_carries_the_chosen_signing_time_and_verifies_with_openssl() {
     let sig = seal.sign_detached(&pdf, at("2026-11-26T10:00:05.750Z")).unwrap();
     fs::write(dir.path("X.p7s"), &sig).unwrap();
     fs::write(dir.path("X.pdf"), &pdf).unwrap();
-    fs::write(dir.path("ca.pem"), pki.ca_cert.to_pem().unwrap()).unwrap();
+    fs::write(dir.path("ca.pem"), pki.certificate.to_pem().unwrap()).unwrap();
     let (p7s, content, ca) = (dir.path("X.p7s"), dir.path("X.pdf"), dir.path("ca.pem"));
     let (p7s, content, ca) = (p7s.to_str().unwrap(), content.to_str().unwrap(), ca.to_str().unwrap());
 
@@ -107,7 +110,7 @@ fn a_signature_carries_the_chosen_signing_time_and_verifies_with_openssl() {
     }
     assert!(printed.contains("algorithm: sha256"));
 
-    let verified = verify_detached(&sig, &pdf, std::slice::from_ref(&pki.ca_cert)).unwrap();
+    let verified = verify_detached(&sig, &pdf, std::slice::from_ref(&pki.certificate)).unwrap();
     assert_eq!(verified.signing_time, Some(at("2026-11-26T10:00:05Z")));
     assert_eq!(verified.signer_subject, DEV_SEAL_LINE);
     assert_eq!(verified.signer_certificate, *seal.certificate());
@@ -117,7 +120,7 @@ fn a_signature_carries_the_chosen_signing_time_and_verifies_with_openssl() {
 fn after_2049_the_signing_time_is_a_generalized_time() {
     let (pki, seal) = pki_between("2049-06-01T00:00:00Z", "2060-01-01T00:00:00Z");
     let sig = seal.sign_detached(b"copy", at("2051-03-04T05:06:07Z")).unwrap();
-    let verified = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.ca_cert)).unwrap();
+    let verified = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.certificate)).unwrap();
     assert_eq!(verified.signing_time, Some(at("2051-03-04T05:06:07Z")));
     // The attribute's DER: SET { GeneralizedTime "20510304050607Z" }.
     let generalized = [&[0x31, 0x11, 0x18, 0x0f][..], b"20510304050607Z"].concat();
@@ -127,7 +130,7 @@ fn after_2049_the_signing_time_is_a_generalized_time() {
 #[test]
 fn verification_tells_altered_documents_untrusted_signers_broken_signatures_and_garbage_apart() {
     let (pki, seal) = pki_between("2026-01-01T00:00:00Z", "2046-01-01T00:00:00Z");
-    let anchors = std::slice::from_ref(&pki.ca_cert);
+    let anchors = std::slice::from_ref(&pki.certificate);
     let pdf = copy_bytes();
     let sig = seal.sign_detached(&pdf, at("2026-11-26T10:00:05Z")).unwrap();
 
@@ -162,12 +165,12 @@ fn verification_tells_altered_documents_untrusted_signers_broken_signatures_and_
 #[test]
 fn a_copy_sealed_while_the_certificate_was_valid_verifies_after_it_expired() {
     let (from, to) = (at("2019-01-01T00:00:00Z").timestamp(), at("2040-01-01T00:00:00Z").timestamp());
-    let pki = DevPki::create_ca_between(from, to).unwrap();
+    let pki = Authority::root_between("Дія.QR — тестовий кореневий сертифікат", from, to).unwrap();
     let key = new_p256_key().unwrap();
     let (valid_from, valid_to) = (at("2020-01-01T00:00:00Z").timestamp(), at("2021-01-01T00:00:00Z").timestamp());
     let cert = pki.issue_between(&key, &DEV_SEAL_SUBJECT, valid_from, valid_to).unwrap();
-    let seal = OpenSslSeal::new(key, cert, vec![pki.ca_cert.clone()]);
-    let anchors = std::slice::from_ref(&pki.ca_cert);
+    let seal = OpenSslSeal::new(key, cert, vec![pki.certificate.clone()]);
+    let anchors = std::slice::from_ref(&pki.certificate);
 
     let sig = seal.sign_detached(b"copy", at("2020-06-01T12:00:00Z")).unwrap();
     let verified = verify_detached(&sig, b"copy", anchors).unwrap();
@@ -177,7 +180,7 @@ fn a_copy_sealed_while_the_certificate_was_valid_verifies_after_it_expired() {
     assert!(matches!(seal.sign_detached(b"copy", at("2021-06-01T12:00:00Z")), Err(SealError::Invalid(_))));
     // …and a signature that claims one does not verify.
     let mut chain = Stack::new().unwrap();
-    chain.push(pki.ca_cert.clone()).unwrap();
+    chain.push(pki.certificate.clone()).unwrap();
     let late = Asn1Time::from_unix(at("2021-06-01T12:00:00Z").timestamp()).unwrap();
     let sig = ffi::sign_detached_at(&seal.certificate, &seal.key, &chain, b"copy", &late).unwrap().to_der().unwrap();
     let err = verify_detached(&sig, b"copy", anchors).unwrap_err();
@@ -187,9 +190,9 @@ fn a_copy_sealed_while_the_certificate_was_valid_verifies_after_it_expired() {
 #[test]
 fn a_plain_cms_signature_verifies_and_a_substituted_signer_certificate_does_not() {
     let (pki, seal) = pki_between("2026-01-01T00:00:00Z", "2046-01-01T00:00:00Z");
-    let anchors = std::slice::from_ref(&pki.ca_cert);
+    let anchors = std::slice::from_ref(&pki.certificate);
     let mut chain = Stack::new().unwrap();
-    chain.push(pki.ca_cert.clone()).unwrap();
+    chain.push(pki.certificate.clone()).unwrap();
 
     // As Diia.Signature statements are signed: no ESS attribute, OpenSSL's clock.
     let flags = CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::NOSMIMECAP;
@@ -204,16 +207,17 @@ fn a_plain_cms_signature_verifies_and_a_substituted_signer_certificate_does_not(
     let twin = (0..100)
         .map(|i| {
             let (from, to) = (at("2026-01-01T00:00:00Z").timestamp(), at("2045-01-01T00:00:00Z").timestamp() + i);
-            let mut b = certificate_builder(seal.certificate().subject_name(), pki.ca_cert.subject_name(), &seal.key, from, to).unwrap();
+            let mut b =
+                certificate_builder(seal.certificate().subject_name(), pki.certificate.subject_name(), &seal.key, from, to).unwrap();
             b.set_serial_number(seal.certificate().serial_number()).unwrap();
             b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
             b.append_extension(KeyUsage::new().critical().digital_signature().non_repudiation().build().unwrap()).unwrap();
             b.append_extension(ExtendedKeyUsage::new().email_protection().build().unwrap()).unwrap();
-            let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(&pki.ca_cert), None)).unwrap();
+            let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(&pki.certificate), None)).unwrap();
             b.append_extension(ski).unwrap();
-            let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&pki.ca_cert), None)).unwrap();
+            let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&pki.certificate), None)).unwrap();
             b.append_extension(aki).unwrap();
-            b.sign(&pki.ca_key, MessageDigest::sha256()).unwrap();
+            b.sign(&pki.key, MessageDigest::sha256()).unwrap();
             b.build().to_der().unwrap()
         })
         .find(|der| der.len() == original.len())
@@ -233,14 +237,14 @@ fn a_certificate_not_for_signing_is_not_trusted() {
     name.append_entry_by_text("CN", "key agreement only").unwrap();
     let name = name.build();
     let (from, to) = (at("2026-01-01T00:00:00Z").timestamp(), at("2046-01-01T00:00:00Z").timestamp());
-    let mut b = certificate_builder(&name, pki.ca_cert.subject_name(), &key, from, to).unwrap();
+    let mut b = certificate_builder(&name, pki.certificate.subject_name(), &key, from, to).unwrap();
     b.append_extension(KeyUsage::new().critical().key_agreement().build().unwrap()).unwrap();
-    let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&pki.ca_cert), None)).unwrap();
+    let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&pki.certificate), None)).unwrap();
     b.append_extension(aki).unwrap();
-    b.sign(&pki.ca_key, MessageDigest::sha256()).unwrap();
-    let seal = OpenSslSeal::new(key, b.build(), vec![pki.ca_cert.clone()]);
+    b.sign(&pki.key, MessageDigest::sha256()).unwrap();
+    let seal = OpenSslSeal::new(key, b.build(), vec![pki.certificate.clone()]);
     let sig = seal.sign_detached(b"copy", at("2026-11-26T10:00:05Z")).unwrap();
-    let err = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.ca_cert)).unwrap_err();
+    let err = verify_detached(&sig, b"copy", std::slice::from_ref(&pki.certificate)).unwrap_err();
     assert!(matches!(&err, VerifyError::UntrustedSigner(m) if m.contains("keyUsage")), "{err:?}");
 }
 
@@ -249,7 +253,7 @@ fn the_development_source_loads_the_dev_pki_with_its_ca_as_anchor() {
     let dir = Scratch::new("source-dev");
     let loaded = load_seal(&SealKeySource::Development { dir: dir.0.clone() }).unwrap();
     let (pki, _) = DevPki::load_or_create(&dir.0).unwrap();
-    assert_eq!(loaded.trust_anchors, vec![pki.ca_cert]);
+    assert_eq!(loaded.trust_anchors, vec![pki.root.certificate]);
 }
 
 #[test]
@@ -258,13 +262,14 @@ fn pem_files_load_with_the_chain_in_its_own_file_or_after_the_certificate() {
     let (pki, seal) = DevPki::load_or_create(&dir.path("pki")).unwrap();
     fs::write(dir.path("key.pem"), seal.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
     fs::write(dir.path("cert.pem"), seal.certificate().to_pem().unwrap()).unwrap();
-    fs::write(dir.path("chain.pem"), pki.ca_cert.to_pem().unwrap()).unwrap();
-    fs::write(dir.path("bundle.pem"), [seal.certificate().to_pem().unwrap(), pki.ca_cert.to_pem().unwrap()].concat()).unwrap();
+    let chain_pem = [pki.qualified.certificate.to_pem().unwrap(), pki.root.certificate.to_pem().unwrap()].concat();
+    fs::write(dir.path("chain.pem"), &chain_pem).unwrap();
+    fs::write(dir.path("bundle.pem"), [seal.certificate().to_pem().unwrap(), chain_pem].concat()).unwrap();
 
     for (certificate, chain) in [("cert.pem", Some(dir.path("chain.pem"))), ("bundle.pem", None)] {
         let source = SealKeySource::Pem { key: dir.path("key.pem"), certificate: dir.path(certificate), chain };
         let loaded = load_seal(&source).unwrap();
-        assert_eq!(loaded.trust_anchors, vec![pki.ca_cert.clone()]);
+        assert_eq!(loaded.trust_anchors, vec![pki.root.certificate.clone()]);
         let sig = loaded.seal.sign_detached(b"copy", Utc::now()).unwrap();
         verify_detached(&sig, b"copy", &loaded.trust_anchors).unwrap();
     }
@@ -288,12 +293,13 @@ fn a_pkcs12_file_loads_and_a_wrong_password_is_refused() {
     let dir = Scratch::new("p12");
     let (pki, seal) = DevPki::load_or_create(&dir.path("pki")).unwrap();
     let mut ca = Stack::new().unwrap();
-    ca.push(pki.ca_cert.clone()).unwrap();
+    ca.push(pki.qualified.certificate.clone()).unwrap();
+    ca.push(pki.root.certificate.clone()).unwrap();
     let p12 = Pkcs12::builder().name("seal").pkey(&seal.key).cert(seal.certificate()).ca(ca).build2("пароль").unwrap();
     fs::write(dir.path("seal.p12"), p12.to_der().unwrap()).unwrap();
 
     let loaded = load_seal(&SealKeySource::Pkcs12 { path: dir.path("seal.p12"), password: "пароль".into() }).unwrap();
-    assert_eq!(loaded.trust_anchors, vec![pki.ca_cert.clone()]);
+    assert_eq!(loaded.trust_anchors, vec![pki.root.certificate.clone()]);
     assert_eq!(loaded.seal.certificate(), seal.certificate());
     let sig = loaded.seal.sign_detached(b"copy", Utc::now()).unwrap();
     verify_detached(&sig, b"copy", &loaded.trust_anchors).unwrap();
@@ -309,37 +315,37 @@ fn trust_anchors_are_the_last_self_signed_chain_certificate_else_the_whole_chain
     let (other_root, _) = pki_between("2026-01-01T00:00:00Z", "2046-01-01T00:00:00Z");
     let key = new_p256_key().unwrap();
     let leaf = root.issue(&key, &DEV_SEAL_SUBJECT, 30).unwrap();
-    let anchors = default_trust_anchors(&leaf, &[other_root.ca_cert.clone(), leaf.clone(), root.ca_cert.clone()]);
-    assert_eq!(anchors, vec![root.ca_cert.clone()]);
+    let anchors = default_trust_anchors(&leaf, &[other_root.certificate.clone(), leaf.clone(), root.certificate.clone()]);
+    assert_eq!(anchors, vec![root.certificate.clone()]);
     let not_self_signed = vec![leaf.clone()];
     assert_eq!(default_trust_anchors(&leaf, &not_self_signed), not_self_signed);
     assert!(default_trust_anchors(&leaf, &[]).is_empty());
-    assert_eq!(default_trust_anchors(&root.ca_cert, &[]), vec![root.ca_cert.clone()]);
+    assert_eq!(default_trust_anchors(&root.certificate, &[]), vec![root.certificate.clone()]);
 
     // An anchor need not be self-signed: a chain may end at any of them (PARTIAL_CHAIN).
-    let seal = OpenSslSeal::new(key, leaf.clone(), vec![root.ca_cert.clone()]);
+    let seal = OpenSslSeal::new(key, leaf.clone(), vec![root.certificate.clone()]);
     let sig = seal.sign_detached(b"copy", Utc::now()).unwrap();
     verify_detached(&sig, b"copy", &not_self_signed).unwrap();
-    assert!(matches!(verify_detached(&sig, b"copy", &[other_root.ca_cert]), Err(VerifyError::UntrustedSigner(_))));
+    assert!(matches!(verify_detached(&sig, b"copy", &[other_root.certificate]), Err(VerifyError::UntrustedSigner(_))));
 }
 
 #[test]
 fn rotation_issues_a_new_seal_and_old_signatures_still_verify() {
     let dir = Scratch::new("rotation");
     let (pki, old) = DevPki::load_or_create(&dir.0).unwrap();
-    let anchors = std::slice::from_ref(&pki.ca_cert);
+    let anchors = std::slice::from_ref(&pki.root.certificate);
     let before = old.sign_detached(b"copy", Utc::now()).unwrap();
     let old_key = fs::read(dir.path(DevPki::SEAL_KEY_FILE)).unwrap();
 
     let new = DevPki::rotate_seal(&dir.0).unwrap();
     assert_ne!(new.certificate(), old.certificate());
-    assert_eq!(new.certificate().issuer_name().to_der().unwrap(), pki.ca_cert.subject_name().to_der().unwrap());
+    assert_eq!(new.certificate().issuer_name().to_der().unwrap(), pki.qualified.certificate.subject_name().to_der().unwrap());
     let retired = X509::from_pem(&fs::read(dir.path("diia-qr-dev-seal.1.pem")).unwrap()).unwrap();
     assert_eq!(&retired, old.certificate());
     assert_ne!(fs::read(dir.path(DevPki::SEAL_KEY_FILE)).unwrap(), old_key, "the retired key is gone");
     let (pki_again, current) = DevPki::load_or_create(&dir.0).unwrap();
     assert_eq!(current.certificate(), new.certificate());
-    assert_eq!(pki_again.ca_cert, pki.ca_cert);
+    assert_eq!(pki_again.root.certificate, pki.root.certificate);
 
     let verified = verify_detached(&before, b"copy", anchors).unwrap();
     assert_eq!(&verified.signer_certificate, old.certificate());
@@ -357,7 +363,7 @@ fn rotation_issues_a_new_seal_and_old_signatures_still_verify() {
 fn a_rotation_cut_between_its_renames_is_finished_at_the_next_load() {
     let dir = Scratch::new("rotation-cut");
     let (pki, _) = DevPki::load_or_create(&dir.0).unwrap();
-    let (key, cert) = pki.issue_new_key(&DEV_SEAL_SUBJECT, 30).unwrap();
+    let (key, cert) = pki.qualified.issue_new_key(&DEV_SEAL_SUBJECT, 30).unwrap();
     // The key was renamed into place, the certificate not yet.
     fs::remove_file(dir.path(DevPki::SEAL_KEY_FILE)).unwrap();
     write_private(&dir.path(DevPki::SEAL_KEY_FILE), &key.private_key_to_pem_pkcs8().unwrap()).unwrap();
@@ -379,7 +385,7 @@ fn pyhanko_validates_the_signature() {
     let sig = seal.sign_detached(&pdf, at("2026-11-26T10:00:05Z")).unwrap();
     fs::write(dir.path("X.p7s"), &sig).unwrap();
     fs::write(dir.path("X.pdf"), &pdf).unwrap();
-    fs::write(dir.path("ca.pem"), pki.ca_cert.to_pem().unwrap()).unwrap();
+    fs::write(dir.path("ca.pem"), pki.certificate.to_pem().unwrap()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyhanko_verify.py");
     let run = |content: &Path| {
         let out = Command::new("python3").arg(&script).arg(dir.path("X.p7s")).arg(content).arg(dir.path("ca.pem")).output().unwrap();

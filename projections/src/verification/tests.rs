@@ -5,7 +5,8 @@ use chrono::Utc;
 use super::*;
 use crate::documents::copies::tests::sample_copy;
 use crate::documents::pdf::read::tests::with_incremental_update;
-use crate::seal::{DevPki, OpenSslSeal, Seal, Subject};
+use crate::pki::{DevPki, Subject};
+use crate::seal::{OpenSslSeal, Signer};
 
 fn temp(label: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("diia-qr-verification-{label}-{}", std::process::id()));
@@ -23,7 +24,8 @@ struct Fixture {
 fn fixture(label: &str) -> Fixture {
     let dir = temp(label);
     let (pki, seal) = DevPki::load_or_create(&dir).expect("development PKI");
-    let trust = SealTrust { anchors: vec![pki.ca_cert.clone()], seals: DevPki::seal_certificates(&dir).expect("seal certificates") };
+    let trust =
+        SealTrust { anchors: vec![pki.root.certificate.clone()], seals: DevPki::seal_certificates(&dir).expect("seal certificates") };
     Fixture { dir, pki, seal, trust }
 }
 
@@ -42,13 +44,10 @@ fn the_services_seal_over_its_copy_is_sealed() {
 fn a_citizens_signature_from_the_same_ca_is_not_a_copy() {
     let f = fixture("citizen");
     let subject = Subject {
-        common_name: "Ґудзь Мар'яна Ївгенівна",
-        organisation: None,
-        serial_number: Some("TINUA-3012345678"),
-        organization_identifier: None,
+        common_name: "Ґудзь Мар'яна Ївгенівна", serial_number: Some("TINUA-3012345678"), ..Subject::default()
     };
-    let (key, cert) = f.pki.issue_new_key(&subject, 365).expect("a citizen's certificate");
-    let citizen = OpenSslSeal::new(key, cert, vec![f.pki.ca_cert.clone()]);
+    let (key, cert) = f.pki.citizens.issue_new_key(&subject, 365).expect("a citizen's certificate");
+    let citizen = OpenSslSeal::new(key, cert, f.pki.citizens_chain());
     let (_, pdf) = sample_copy();
     for content in [pdf.as_slice(), "Я, Ґудзь Мар'яна, погоджуюся передати документи".as_bytes()] {
         let p7s = citizen.sign_detached(content, Utc::now()).expect("signature");
@@ -65,7 +64,7 @@ fn a_seal_lookalike_from_another_trusted_ca_is_not_a_copy() {
     let other_dir = temp("lookalike-other");
     // Another CA, trusted by the verifier, issued a certificate with the very subject of our seal.
     let (other, lookalike) = DevPki::load_or_create(&other_dir).expect("another PKI");
-    let trust = SealTrust { anchors: vec![f.pki.ca_cert.clone(), other.ca_cert.clone()], seals: f.trust.seals.clone() };
+    let trust = SealTrust { anchors: vec![f.pki.root.certificate.clone(), other.root.certificate.clone()], seals: f.trust.seals.clone() };
     assert_eq!(lookalike.certificate().subject_name().to_der().ok(), f.seal.certificate().subject_name().to_der().ok());
     let (_, pdf) = sample_copy();
     let p7s = lookalike.sign_detached(&pdf, Utc::now()).expect("signature");
