@@ -108,6 +108,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.mail = MailConfig::Folder(mail_dir.clone());
     config.delivery_first_retry_ms = 100;
     config.clock = Clock::shiftable();
+    // The helpers sign in through the development sign-ins; КЕП sign-in has its own tests.
+    config.dev_sign_in = true;
     adjust(&mut config);
     let clock = config.clock.clone();
     let app = Application::build(config).await.expect("the application starts");
@@ -505,7 +507,7 @@ pub async fn spawn_serve_process(
 ) -> (TestApp, std::process::Child) {
     use std::io::BufRead;
     let mut child = Command::new(engine_binary())
-        .args(["serve", "--port", "0", "--database-url", database_url, "--smtp-url", smtp_url, "--data-dir"])
+        .args(["serve", "--dev-sign-in", "--port", "0", "--database-url", database_url, "--smtp-url", smtp_url, "--data-dir"])
         .arg(data_dir)
         .env("DIIA_QR_DELIVERY_LEASE_SECS", lease_secs.to_string())
         .env("DIIA_QR_DELIVERY_FIRST_RETRY_MS", "100")

@@ -44,6 +44,14 @@ pub struct Config {
     /// Seal certificates the service used before the current one (PEM): copies they sealed stay
     /// genuine. The development seal's retired certificates are found in `data_dir/pki` anyway.
     pub retired_seal_certificates: Option<PathBuf>,
+    /// The CA certificates (PEM bundle) whose КЕП may sign partners in: qualified trust service
+    /// providers' CAs. `None`: the development PKI's qualified CA.
+    pub kep_trust_anchors: Option<PathBuf>,
+    /// Their certificate revocation lists (PEM or DER), re-read when a file changes. Empty with
+    /// `kep_trust_anchors` unset: the development PKI's CRL.
+    pub kep_crls: Vec<PathBuf>,
+    /// The development sign-ins answer (they trust the submitted identity).
+    pub dev_sign_in: bool,
     /// The generation of each purpose's key derived from the service secret; raise one to
     /// rotate that key alone.
     pub key_generations: KeyGenerations,
@@ -69,6 +77,9 @@ impl Config {
             delivery_lease_secs: 90,
             seal: None,
             retired_seal_certificates: None,
+            kep_trust_anchors: None,
+            kep_crls: Vec::new(),
+            dev_sign_in: false,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),
         }

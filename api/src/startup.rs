@@ -10,7 +10,10 @@ use diia_qr_domain::share_request::ShareRequestServices;
 use diia_qr_projections::documents::pdf::PdfBuilder;
 use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
 use diia_qr_projections::log::spawn_follower;
+use diia_qr_projections::pki::revocation::RevocationLists;
 use diia_qr_projections::pki::DevPki;
+
+use crate::app::sign_in::KepTrust;
 use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
 use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
 use diia_qr_projections::seal::{load_seal, Seal, SealCertificates, SealError, Signer};
@@ -91,6 +94,26 @@ pub struct ServiceKeys {
     pub ca_pem: String,
     /// The seal's certificates, current and retired: what verification pins.
     pub seal_certificates: SealCertificates,
+    /// What a КЕП sign-in trusts.
+    pub kep: KepTrust,
+}
+
+/// The КЕП trust of `config`, or the development PKI's qualified CA and its CRL.
+fn kep_trust(config: &Config, pki_dir: &std::path::Path) -> Result<KepTrust, StartupError> {
+    let (anchors_file, crls) = match &config.kep_trust_anchors {
+        Some(path) => (path.clone(), config.kep_crls.clone()),
+        None => (
+            pki_dir.join(DevPki::QUALIFIED_CA_FILE),
+            if config.kep_crls.is_empty() { vec![pki_dir.join(DevPki::QUALIFIED_CRL_FILE)] } else { config.kep_crls.clone() },
+        ),
+    };
+    let pem = std::fs::read(&anchors_file).map_err(|source| StartupError::File { path: anchors_file.clone(), source })?;
+    let anchors = openssl::x509::X509::stack_from_pem(&pem).map_err(SealError::from)?;
+    if anchors.is_empty() {
+        return Err(StartupError::Config(format!("{}: немає сертифікатів надавачів КЕП", anchors_file.display())));
+    }
+    let revocation = RevocationLists::load(crls, anchors.clone())?;
+    Ok(KepTrust { anchors, revocation })
 }
 
 impl ServiceKeys {
@@ -115,7 +138,8 @@ impl ServiceKeys {
         }
         let ca_pem = seal.trust_anchors_pem()?;
         let keys = KeyRing::derive(&secret, config.key_generations).map_err(SealError::from)?;
-        Ok(Self { keys, pki: Arc::new(pki), seal: Arc::new(seal), ca_pem, seal_certificates })
+        let kep = kep_trust(config, &pki_dir)?;
+        Ok(Self { keys, pki: Arc::new(pki), seal: Arc::new(seal), ca_pem, seal_certificates, kep })
     }
 
     /// The audit desk over `pool`, signing with these keys.
@@ -141,7 +165,7 @@ impl Application {
         let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
 
         let audit = service_keys.audit_desk(pool.clone(), &public_base_url, config.clock.clone()).await?;
-        let ServiceKeys { keys, pki, seal, ca_pem, seal_certificates } = service_keys;
+        let ServiceKeys { keys, pki, seal, ca_pem, seal_certificates, kep } = service_keys;
         let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
         let citizens = demo_citizens();
         let citizen_services = ShareRequestServices {
@@ -149,8 +173,14 @@ impl Application {
             photo: Arc::new(DevPhotoVerification),
             signature: Arc::new(DevDiiaSignature::new(pki.clone(), &citizens)),
         };
-        let settings =
-            EngineSettings { public_base_url: public_base_url.clone(), share_ttl: chrono::Duration::seconds(config.share_ttl_seconds) };
+        let settings = EngineSettings {
+            public_base_url: public_base_url.clone(),
+            share_ttl: chrono::Duration::seconds(config.share_ttl_seconds),
+            dev_sign_in: config.dev_sign_in,
+        };
+        if config.dev_sign_in {
+            tracing::warn!("development sign-in is on: it trusts submitted identities; never enable it in a deployment");
+        }
         let engine = Arc::new(
             Engine::new(EngineParts {
                 pool: pool.clone(),
@@ -163,6 +193,7 @@ impl Application {
                 audit,
                 seal: seal.clone(),
                 seal_certificates,
+                kep,
             })
             .map_err(SealError::from)?,
         );

@@ -13,4 +13,5 @@ mod qr_codes;
 mod retention;
 mod rules;
 mod search;
+mod sign_in;
 mod verification;

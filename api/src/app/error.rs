@@ -12,6 +12,9 @@ pub enum EngineError {
     /// Another command changed the aggregate first (optimistic concurrency).
     #[error("запит змінено іншою дією одночасно з вашою; оновіть дані і спробуйте ще раз")]
     Conflict,
+    /// The caller could not be signed in (a КЕП sign-in refused): a 401 with its reason.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
     #[error("сховище подій тимчасово недоступне: {0}")]
     Unavailable(String),
     #[error("внутрішня помилка: {0}")]
@@ -31,6 +34,10 @@ impl EngineError {
     /// Input that breaks a rule checked by the application layer itself (formats, versions).
     pub fn invalid(code: &'static str, message: impl std::fmt::Display) -> Self {
         Self::Rule { code, kind: RuleKind::Invalid, diia_code: None, message: message.to_string() }
+    }
+
+    pub fn unauthenticated(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Unauthenticated { code, message: message.to_string() }
     }
 
     /// The stable code of a refused rule, if this is one.

@@ -19,7 +19,7 @@ mod partner;
 pub mod qr_tokens;
 mod search;
 pub mod sessions;
-mod sign_in;
+pub mod sign_in;
 mod store;
 mod verification;
 
@@ -52,6 +52,9 @@ pub struct EngineSettings {
     pub public_base_url: String,
     /// How long a scanned request stays open.
     pub share_ttl: Duration,
+    /// The development sign-ins answer (they trust the submitted identity): tests and the
+    /// embedded development default only.
+    pub dev_sign_in: bool,
 }
 
 /// What the engine is built from: the database, the keys, the outside services and the clock.
@@ -69,6 +72,8 @@ pub struct EngineParts {
     pub seal: Arc<dyn diia_qr_projections::seal::Seal>,
     /// The seal's certificates, current and retired: the only signers of a genuine copy.
     pub seal_certificates: diia_qr_projections::seal::SealCertificates,
+    /// The qualified CAs partners' КЕП may come from, and their CRLs.
+    pub kep: sign_in::KepTrust,
 }
 
 pub struct Engine {
@@ -86,6 +91,7 @@ pub struct Engine {
     /// What verification trusts: the anchors and the pinned seal certificates.
     seal_trust: diia_qr_projections::verification::SealTrust,
     seal_certificates_pem: String,
+    kep: sign_in::KepTrust,
     clock: Clock,
     settings: EngineSettings,
     audit: audit::AuditDesk,
@@ -94,7 +100,8 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(parts: EngineParts) -> Result<Self, openssl::error::ErrorStack> {
-        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal, seal_certificates } = parts;
+        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal, seal_certificates, kep } =
+            parts;
         Ok(Self {
             partners: Store::new(&pool, ()),
             branches: Store::new(&pool, BranchServices { codes: mailbox_codes }),
@@ -105,6 +112,7 @@ impl Engine {
             sessions: Sessions::new(&keys, clock.clone()),
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
             seal_certificates_pem: seal_certificates.to_pem()?,
+            kep,
             seal_trust: diia_qr_projections::verification::SealTrust {
                 anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
                 seals: seal_certificates,

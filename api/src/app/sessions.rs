@@ -1,13 +1,16 @@
-//! Sign-in sessions: a bearer token is a claim (who, which role, until when) with a MAC under the
-//! sessions key. Sign-in is a development placeholder for КЕП (partners) and Diia (citizens);
-//! replacing it changes how a claim is earned, not what handlers see. Rotating the sessions key
-//! ends every session and nothing else.
+//! Sign-in sessions: a bearer token is a claim (a session id, who, which role, until when) with a
+//! MAC under the sessions key. Partners earn one by signing a challenge with their КЕП
+//! (`sign_in`); the development sign-ins, behind `--dev-sign-in`, stand for the Diia app and the
+//! staff's КЕП. A session ends at its expiry, or earlier when its holder signs out (its id is
+//! then listed in `ended_sessions`). Rotating the sessions key ends every session and nothing
+//! else.
 
 use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD};
 use chrono::Duration;
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_projections::keys::{KeyPurpose, KeyRing, PurposeKey};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::clock::Clock;
 use super::identity::PartnerIdentity;
@@ -31,12 +34,35 @@ impl Claims {
     }
 }
 
+/// What a token carries: its session's id and the claims.
+#[derive(Debug, Serialize, Deserialize)]
+struct Body {
+    sid: Uuid,
+    #[serde(flatten)]
+    claims: Claims,
+}
+
+/// A token that verified: the session it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSession {
+    pub id: Uuid,
+    pub claims: Claims,
+}
+
+impl VerifiedSession {
+    pub fn expires_at(&self) -> i64 {
+        self.claims.expires_at()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
     #[error("сесія недійсна: увійдіть знову")]
     Invalid,
     #[error("сесія завершилася: увійдіть знову")]
     Expired,
+    #[error("ви вийшли з цієї сесії: увійдіть знову")]
+    Ended,
 }
 
 /// A role a session can hold, and the identity it gives a handler.
@@ -114,24 +140,26 @@ impl Sessions {
     }
 
     fn sign(&self, claims: &Claims) -> String {
-        let body = BASE64_URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
+        let body = Body { sid: Uuid::new_v4(), claims: claims.clone() };
+        let body = BASE64_URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).expect("claims serialise"));
         let mac = BASE64_URL_SAFE_NO_PAD.encode(self.key.mac(format!("session\n{body}").as_bytes()));
         format!("{body}.{mac}")
     }
 
-    /// The claims of a token this service signed and that has not expired.
-    pub fn verify(&self, token: &str) -> Result<Claims, SessionError> {
+    /// The session of a token this service signed and that has not expired (whether it was
+    /// ended is the caller's to ask: `Engine::session`).
+    pub fn verify(&self, token: &str) -> Result<VerifiedSession, SessionError> {
         let (body, mac) = token.split_once('.').ok_or(SessionError::Invalid)?;
         let mac = BASE64_URL_SAFE_NO_PAD.decode(mac).map_err(|_| SessionError::Invalid)?;
         if !self.key.verify(format!("session\n{body}").as_bytes(), &mac) {
             return Err(SessionError::Invalid);
         }
-        let claims: Claims =
+        let body: Body =
             BASE64_URL_SAFE_NO_PAD.decode(body).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(SessionError::Invalid)?;
-        if claims.expires_at() < self.clock.now().timestamp() {
+        if body.claims.expires_at() < self.clock.now().timestamp() {
             return Err(SessionError::Expired);
         }
-        Ok(claims)
+        Ok(VerifiedSession { id: body.sid, claims: body.claims })
     }
 }
 
@@ -153,7 +181,7 @@ mod tests {
         let clock = Clock::shiftable();
         let s = sessions(KeyGenerations::default(), &clock);
         let token = s.citizen(rnokpp());
-        assert!(matches!(s.verify(&token), Ok(Claims::Citizen { .. })));
+        assert!(matches!(s.verify(&token).map(|v| v.claims), Ok(Claims::Citizen { .. })));
         clock.advance(Duration::hours(SESSION_HOURS) - Duration::minutes(1));
         assert!(s.verify(&token).is_ok(), "still valid a minute before the end");
         clock.advance(Duration::minutes(2));
@@ -177,7 +205,7 @@ mod tests {
     #[test]
     fn each_role_takes_only_its_own_claims() {
         let s = sessions(KeyGenerations::default(), &Clock::system());
-        let citizen = s.verify(&s.citizen(rnokpp())).unwrap();
+        let citizen = s.verify(&s.citizen(rnokpp())).unwrap().claims;
         assert_eq!(CitizenRole::identity(citizen.clone()), Some(rnokpp()));
         assert_eq!(OperatorRole::identity(citizen.clone()), None);
         assert!(PartnerRole::identity(citizen).is_none());

@@ -1,11 +1,62 @@
-//! Development sign-in: it stands for the head's КЕП, the Diia app and the staff's accounts, and
-//! issues the sessions the HTTP layer checks. It trusts the submitted identity fields.
+//! Signing in. Partners sign a one-time challenge with the head's КЕП; the identity is taken
+//! from the certificate, never from the request. Sessions end at their expiry or at sign-out.
+//! The development sign-ins, which trust the submitted fields, answer only when the engine runs
+//! with `--dev-sign-in` (tests, the embedded development default).
 
+use base64::prelude::{Engine as _, BASE64_STANDARD, BASE64_URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
 use diia_qr_domain::identifiers::{Edrpou, IdentifierError, Rnokpp};
 use diia_qr_domain::partner::{Head, PartnerKind};
+use diia_qr_projections::pki::qualified::QualifiedIdentity;
+use diia_qr_projections::pki::revocation::{RevocationError, RevocationLists};
+use diia_qr_projections::seal::{verify_detached, VerifyError};
+use openssl::x509::X509;
 use uuid::Uuid;
 
+use super::sessions::{SessionError, VerifiedSession};
 use super::{Engine, EngineError, PartnerIdentity};
+
+/// How long a sign-in challenge may be signed.
+pub const CHALLENGE_MINUTES: i64 = 5;
+/// How far a signer's clock may run ahead of ours.
+const CLOCK_SKEW_SECONDS: i64 = 120;
+
+/// What a КЕП sign-in trusts: the CAs whose certificates may sign in (qualified trust service
+/// providers' CAs, from configuration), and their revocation lists.
+pub struct KepTrust {
+    pub anchors: Vec<X509>,
+    pub revocation: RevocationLists,
+}
+
+/// A challenge to sign: its id, the exact text, and until when it may be signed.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SignInChallenge {
+    pub challenge_id: Uuid,
+    /// Sign exactly these bytes (UTF-8), as a detached CMS signature.
+    pub text: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A partner signed in: the session and whom it acts for, as the certificate says.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerSignedIn {
+    pub token: String,
+    pub partner_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub organisation_name: String,
+    pub head_full_name: String,
+    /// The head's position, if the certificate names one.
+    pub head_title: Option<String>,
+}
+
+/// A challenge as it was issued.
+#[derive(sqlx::FromRow)]
+struct StoredChallenge {
+    text: String,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
 
 /// What the development partner sign-in is told, as the head's certificate would say it.
 pub struct DevPartnerSignIn {
@@ -21,9 +72,173 @@ fn invalid_identifier(e: IdentifierError) -> EngineError {
     EngineError::invalid("identifier-invalid", e)
 }
 
+fn refused(code: &'static str, message: impl std::fmt::Display) -> EngineError {
+    EngineError::unauthenticated(code, message)
+}
+
+/// The partner a qualified certificate's subject names: a legal entity by its ЄДРПОУ (its
+/// name from `O`), otherwise a sole proprietor by the signer's РНОКПП.
+fn partner_of(identity: &QualifiedIdentity) -> Result<PartnerIdentity, EngineError> {
+    let rnokpp = Rnokpp::parse(&identity.rnokpp).map_err(|e| refused("kep-identity-invalid", format!("РНОКПП у сертифікаті: {e}")))?;
+    let head = Head { rnokpp: rnokpp.clone(), full_name: identity.full_name.clone() };
+    let (kind, organisation_name) = match &identity.edrpou {
+        Some(code) => {
+            let edrpou = Edrpou::parse(code).map_err(|e| refused("kep-identity-invalid", format!("ЄДРПОУ у сертифікаті: {e}")))?;
+            let name = identity
+                .organisation
+                .clone()
+                .ok_or_else(|| refused("kep-identity-invalid", "сертифікат представника юридичної особи не називає організацію (O)"))?;
+            (PartnerKind::LegalEntity { edrpou }, name)
+        }
+        None => {
+            let name = identity.organisation.clone().unwrap_or_else(|| format!("ФОП {}", identity.full_name));
+            (PartnerKind::SoleProprietor { rnokpp }, name)
+        }
+    };
+    Ok(PartnerIdentity { kind, organisation_name, head })
+}
+
 impl Engine {
-    /// A partner session and the partner id it acts for.
+    /// A session's claims, if its token verifies and it was not ended.
+    pub async fn session(&self, token: &str) -> Result<VerifiedSession, SessionError> {
+        let session = self.sessions.verify(token)?;
+        let ended: Option<i32> = sqlx::query_scalar("SELECT 1 FROM ended_sessions WHERE session_id = $1")
+            .bind(session.id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|_| SessionError::Invalid)?;
+        match ended {
+            Some(_) => Err(SessionError::Ended),
+            None => Ok(session),
+        }
+    }
+
+    /// Ends the session of `token` (sign-out): it is refused from now on, on every instance.
+    pub async fn end_session(&self, token: &str) -> Result<(), EngineError> {
+        let session = self.sessions.verify(token).map_err(|e| refused("session-invalid", e))?;
+        let expires = DateTime::from_timestamp(session.expires_at(), 0).unwrap_or_else(Utc::now);
+        sqlx::query("INSERT INTO ended_sessions (session_id, ended_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(session.id)
+            .bind(self.clock.now())
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A one-time challenge for a КЕП sign-in, valid for five minutes. Expired challenges older
+    /// than a day are swept as new ones are made.
+    pub async fn kep_challenge(&self) -> Result<SignInChallenge, EngineError> {
+        let now = self.clock.now();
+        let challenge_id = Uuid::new_v4();
+        let mut nonce = [0u8; 32];
+        openssl::rand::rand_bytes(&mut nonce).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let expires_at = now + Duration::minutes(CHALLENGE_MINUTES);
+        let text = format!(
+            "Дія.QR: вхід до кабінету партнера\nАдреса: {}\nЗапит: {challenge_id}\nОдноразовий код: {}\nДійсний до: {}\n",
+            self.settings.public_base_url,
+            BASE64_URL_SAFE_NO_PAD.encode(nonce),
+            expires_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        );
+        sqlx::query("DELETE FROM kep_challenges WHERE ctid IN (SELECT ctid FROM kep_challenges WHERE expires_at < $1 LIMIT 100)")
+            .bind(now - Duration::days(1))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO kep_challenges (challenge_id, text, issued_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(challenge_id)
+            .bind(&text)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(SignInChallenge { challenge_id, text, expires_at })
+    }
+
+    /// Signs a partner's head in: `signature_base64` must be a CMS signature over the
+    /// challenge's exact text, made within its five minutes by a certificate that chains to a
+    /// configured qualified CA, was valid and unrevoked then, may sign, and names its holder. The
+    /// challenge is used up by the first sign-in that passes.
+    pub async fn kep_sign_in(&self, challenge_id: Uuid, signature_base64: &str) -> Result<PartnerSignedIn, EngineError> {
+        let now = self.clock.now();
+        let signature = BASE64_STANDARD
+            .decode(signature_base64.trim())
+            .map_err(|_| EngineError::invalid("kep-signature-not-base64", "підпис має бути в base64 (DER CMS)"))?;
+        let row: Option<StoredChallenge> =
+            sqlx::query_as("SELECT text, issued_at, expires_at, used_at FROM kep_challenges WHERE challenge_id = $1")
+                .bind(challenge_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let StoredChallenge { text, issued_at, expires_at, used_at } =
+            row.ok_or_else(|| refused("kep-challenge-unknown", "такого запиту на вхід немає: отримайте новий"))?;
+        if used_at.is_some() {
+            return Err(refused("kep-challenge-used", "цей запит на вхід уже використано: отримайте новий"));
+        }
+        if expires_at < now {
+            return Err(refused("kep-challenge-expired", "час запиту на вхід минув: отримайте новий і підпишіть його за 5 хвилин"));
+        }
+
+        let verified = verify_detached(&signature, text.as_bytes(), &self.kep.anchors).map_err(|e| match e {
+            VerifyError::ContentMismatch => refused("kep-signature-mismatch", "підпис зроблено не над цим запитом на вхід"),
+            VerifyError::UntrustedSigner(reason) if reason.contains("expired") => {
+                refused("kep-certificate-expired", "строк дії сертифіката КЕП минув на час підпису")
+            }
+            VerifyError::UntrustedSigner(reason) => {
+                refused("kep-certificate-untrusted", format!("сертифікат КЕП не видав довірений кваліфікований надавач: {reason}"))
+            }
+            VerifyError::Malformed(reason) => refused("kep-signature-invalid", format!("це не підпис CMS: {reason}")),
+            VerifyError::Other(reason) => refused("kep-signature-invalid", format!("підпис не перевірено: {reason}")),
+        })?;
+        // The signer's claimed time must fall within the challenge's life: a signature made for
+        // another time is not this sign-in's.
+        let signed_at = verified.signing_time.unwrap_or(now);
+        if signed_at < issued_at - Duration::seconds(CLOCK_SKEW_SECONDS) || signed_at > expires_at {
+            return Err(refused("kep-signature-time", "час підпису поза строком дії запиту на вхід"));
+        }
+        self.kep.revocation.check(&verified.signer_certificate, signed_at, now).map_err(|e| match e {
+            RevocationError::Revoked(_) => refused("kep-certificate-revoked", format!("сертифікат КЕП {e}: вхід неможливий")),
+            other => EngineError::Rule {
+                code: "kep-revocation-unknown",
+                kind: diia_qr_domain::RuleKind::Unavailable,
+                diia_code: None,
+                message: format!("не вдалося перевірити відкликання сертифіката КЕП: {other}"),
+            },
+        })?;
+        let qualified = QualifiedIdentity::of(&verified.signer_certificate)
+            .map_err(|e| refused("kep-identity-missing", format!("{e}: вхід неможливий")))?;
+        let identity = partner_of(&qualified)?;
+
+        let consumed =
+            sqlx::query("UPDATE kep_challenges SET used_at = $2 WHERE challenge_id = $1 AND used_at IS NULL AND expires_at >= $2")
+                .bind(challenge_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        if consumed.rows_affected() != 1 {
+            return Err(refused("kep-challenge-used", "цей запит на вхід уже використано: отримайте новий"));
+        }
+        let partner_id = identity.partner_id();
+        let (organisation_name, head_full_name) = (identity.organisation_name.clone(), identity.head.full_name.clone());
+        let token = self.sessions.partner(identity);
+        let expires_at = self.sessions.verify(&token).ok().and_then(|s| DateTime::from_timestamp(s.expires_at(), 0)).unwrap_or(now);
+        Ok(PartnerSignedIn { token, partner_id, expires_at, organisation_name, head_full_name, head_title: qualified.title })
+    }
+
+    /// Whether the development sign-ins answer (`--dev-sign-in`).
+    pub fn dev_sign_in_enabled(&self) -> bool {
+        self.settings.dev_sign_in
+    }
+
+    fn require_dev_sign_in(&self) -> Result<(), EngineError> {
+        if self.settings.dev_sign_in {
+            Ok(())
+        } else {
+            Err(EngineError::not_found("route-not-found", "такої адреси в API немає"))
+        }
+    }
+
+    /// A partner session and the partner id it acts for (development sign-in).
     pub fn dev_partner_session(&self, sign_in: DevPartnerSignIn) -> Result<(String, Uuid), EngineError> {
+        self.require_dev_sign_in()?;
         let rnokpp = Rnokpp::parse(&sign_in.head_rnokpp).map_err(invalid_identifier)?;
         let kind = match sign_in.kind.as_str() {
             "legal_entity" => {
@@ -48,15 +263,18 @@ impl Engine {
         Ok((self.sessions.partner(identity), partner_id))
     }
 
-    /// A citizen session for anyone the registries know.
+    /// A citizen session for anyone the registries know (development sign-in, standing for the
+    /// Diia app).
     pub async fn dev_citizen_session(&self, rnokpp: &str) -> Result<String, EngineError> {
+        self.require_dev_sign_in()?;
         let rnokpp = Rnokpp::parse(rnokpp).map_err(invalid_identifier)?;
         self.known_citizen(&rnokpp).await?;
         Ok(self.sessions.citizen(rnokpp))
     }
 
-    /// An operator session.
+    /// An operator session (development sign-in).
     pub fn dev_operator_session(&self, name: &str) -> Result<String, EngineError> {
+        self.require_dev_sign_in()?;
         let name = name.trim();
         if name.is_empty() {
             return Err(EngineError::invalid("operator-name-empty", "вкажіть ім'я оператора"));

@@ -52,6 +52,8 @@ enum Command {
         seal: SealArgs,
         #[command(flatten)]
         keys: KeyArgs,
+        #[command(flatten)]
+        sign_in: SignInArgs,
     },
     /// Checks a copy. Offline: is COPY.p7s the service's own seal over COPY.pdf. With
     /// --registry: the full verdict, as the API gives it, with or without the P7S.
@@ -129,6 +131,24 @@ impl DatabaseArgs {
         config.database_url = self.database_url;
         config
     }
+}
+
+/// Who may sign in. Without these flags partners sign in with КЕП of the development PKI in
+/// DATA_DIR/pki.
+#[derive(clap::Args)]
+struct SignInArgs {
+    /// The CA certificates (PEM bundle) whose КЕП may sign partners in: the qualified trust
+    /// service providers' CAs.
+    #[arg(long, env = "DIIA_QR_KEP_TRUST_ANCHORS")]
+    kep_trust_anchors: Option<PathBuf>,
+    /// A certificate revocation list of one of those CAs (PEM or DER; repeat for each). Re-read
+    /// when the file changes, so a scheduled download needs no restart.
+    #[arg(long, env = "DIIA_QR_KEP_CRL", value_delimiter = ',')]
+    kep_crl: Vec<PathBuf>,
+    /// Turns on the development sign-ins (POST /api/v1/dev/*-sessions), which trust the
+    /// submitted identity. Never in a deployment.
+    #[arg(long, env = "DIIA_QR_DEV_SIGN_IN")]
+    dev_sign_in: bool,
 }
 
 /// The seal that signs copies. Without these flags, a development seal is made in DATA_DIR/pki.
@@ -242,9 +262,12 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal, keys } => {
+        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal, keys, sign_in } => {
             let mut config = Config::with_data_dir(data_dir);
             (config.seal, config.retired_seal_certificates) = seal.source();
+            config.kep_trust_anchors = sign_in.kep_trust_anchors;
+            config.kep_crls = sign_in.kep_crl;
+            config.dev_sign_in = sign_in.dev_sign_in;
             config.key_generations = keys.into();
             config.delivery_max_attempts = delivery.delivery_max_attempts;
             config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;

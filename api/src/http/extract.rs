@@ -40,9 +40,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    parts
-        .headers
+/// The bearer token of a request.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -56,7 +56,7 @@ pub struct Session<R: Role>(pub R::Identity);
 impl<R: Role> FromRequestParts<AppState> for Session<R> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let claims = state.engine.sessions().verify(bearer(parts)?)?;
-        R::identity(claims).map(Self).ok_or_else(|| ApiError::unauthorized(R::REQUIRED))
+        let session = state.engine.session(bearer_token(&parts.headers)?).await?;
+        R::identity(session.claims).map(Self).ok_or_else(|| ApiError::unauthorized(R::REQUIRED))
     }
 }

@@ -14,6 +14,7 @@ mod partner;
 pub mod problem;
 mod public;
 mod search;
+mod sign_in;
 mod verify;
 
 use std::sync::Arc;
@@ -55,6 +56,9 @@ fn route<H: Handler<T, AppState>, T: 'static>(method: Method, path: &'static str
 pub fn routes() -> Vec<Route> {
     use Method as M;
     vec![
+        route(M::POST, "/api/v1/partner/sign-in/challenge", sign_in::challenge),
+        route(M::POST, "/api/v1/partner/sign-in", sign_in::sign_in),
+        route(M::DELETE, "/api/v1/session", sign_in::sign_out),
         route(M::GET, "/api/v1/partner", partner::show),
         route(M::POST, "/api/v1/partner/registration", partner::register),
         route(M::PUT, "/api/v1/partner/profile", partner::fill_profile),

@@ -29,6 +29,9 @@ use crate::schemas::FileBytes;
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
     ),
     paths(
+        super::sign_in::challenge,
+        super::sign_in::sign_in,
+        super::sign_in::sign_out,
         super::operator::dev_partner_session,
         super::operator::dev_citizen_session,
         super::operator::dev_operator_session,
@@ -96,7 +99,7 @@ use crate::schemas::FileBytes;
     components(schemas(Problem)),
     modifiers(&SignIns, &Problems),
     tags(
-        (name = "development", description = "**Лише для розробки.** Вхід, що довіряє поданим даним; замінюється КЕП і входом через Дію, у розгортанні недоступний."),
+        (name = "development", description = "**Лише для розробки.** Вхід, що довіряє поданим даним: відповідає лише з `--dev-sign-in`, інакше 404."),
         (name = "partner", description = "Кабінет партнера: сесія керівника (КЕП)."),
         (name = "citizen", description = "Застосунок Дія: сесія громадянина."),
         (name = "operator", description = "Працівники сервісу."),
@@ -113,7 +116,7 @@ impl Modify for SignIns {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         for (name, who) in [
-            ("partner", "Сесія керівника партнера (POST /api/v1/dev/partner-sessions у розробці; КЕП згодом)."),
+            ("partner", "Сесія керівника партнера: вхід КЕП (POST /api/v1/partner/sign-in/challenge, тоді POST /api/v1/partner/sign-in)."),
             ("citizen", "Сесія громадянина з Дії (POST /api/v1/dev/citizen-sessions у розробці)."),
             ("operator", "Сесія працівника сервісу (POST /api/v1/dev/operator-sessions у розробці)."),
         ] {

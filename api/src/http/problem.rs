@@ -77,6 +77,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::Rule { code, kind, diia_code, message } => Self { status: status_of(kind), code, detail: message, diia_code },
             EngineError::Conflict => Self::new(StatusCode::CONFLICT, "concurrent-modification", e.to_string()),
+            EngineError::Unauthenticated { code, message } => Self::new(StatusCode::UNAUTHORIZED, code, message),
             EngineError::Unavailable(ref cause) => {
                 tracing::error!(cause, "storage unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", "сервіс тимчасово недоступний, спробуйте за хвилину")
