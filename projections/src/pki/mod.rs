@@ -15,6 +15,7 @@ pub(crate) use authority::{certificate_builder, new_p256_key};
 pub use authority::{Authority, Subject};
 #[cfg(test)]
 pub(crate) use dev::write_private;
+pub(crate) use dev::{private_key_from_pem_file, read};
 pub use dev::{DevPki, TestPartner, DEV_SEAL_SUBJECT, TEST_PARTNERS};
 
 #[derive(Debug, thiserror::Error)]

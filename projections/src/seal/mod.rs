@@ -12,7 +12,6 @@
 use std::fmt;
 
 use crate::pki::DevPki;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -294,14 +293,12 @@ fn default_trust_anchors(certificate: &X509, chain: &[X509]) -> Vec<X509> {
 fn is_self_signed(cert: &X509Ref) -> bool {
     cert.issued(cert) == X509VerifyResult::OK && cert.public_key().and_then(|k| cert.verify(&k)).unwrap_or(false)
 }
-pub(super) fn read(path: &Path) -> Result<Vec<u8>, SealError> {
-    fs::read(path).map_err(|source| SealError::File { path: path.to_path_buf(), source })
+fn read(path: &Path) -> Result<Vec<u8>, SealError> {
+    Ok(crate::pki::read(path)?)
 }
-/// A PEM private key; an encrypted one is refused instead of prompting on the terminal.
-pub(super) fn private_key_from_pem_file(path: &Path) -> Result<PKey<Private>, SealError> {
-    PKey::private_key_from_pem_callback(&read(path)?, |_password| Ok(0)).map_err(|e| {
-        SealError::Invalid(format!("{}: не вдалося прочитати закритий ключ PEM (зашифровані ключі не підтримуються): {e}", path.display()))
-    })
+
+fn private_key_from_pem_file(path: &Path) -> Result<PKey<Private>, SealError> {
+    Ok(crate::pki::private_key_from_pem_file(path)?)
 }
 
 mod ffi;

@@ -4,6 +4,7 @@ use crate::pki::{certificate_builder, new_p256_key, write_private, Authority, De
 use openssl::hash::MessageDigest;
 use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 use openssl::x509::X509NameBuilder;
+use std::fs;
 use std::process::Command;
 
 /// A scratch folder removed on drop.
