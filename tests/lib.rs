@@ -216,9 +216,40 @@ impl TestApp {
             .post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]}))
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-        let (status, body) = self.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
+        let (status, body) = self.sign_accession_application(&token, edrpou, organisation_name).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         TestPartner { token, partner_id }
+    }
+
+    /// The head's КЕП for a legal entity, issued by the development PKI's qualified CA: the
+    /// head of [`Self::partner_session`] (Ґарбуз Марія Олексіївна), for this organisation.
+    pub fn head_kep(&self, edrpou: &str, organisation_name: &str) -> diia_qr_projections::seal::OpenSslSeal {
+        use diia_qr_projections::pki::{DevPki, Subject};
+        let (pki, _) = DevPki::load_or_create(&self.data_dir.join("pki")).expect("the development PKI");
+        let identifier = format!("NTRUA-{edrpou}");
+        let subject = Subject {
+            common_name: "Ґарбуз Марія Олексіївна",
+            surname: Some("Ґарбуз"),
+            given_name: Some("Марія Олексіївна"),
+            title: Some("Директор"),
+            organisation: Some(organisation_name),
+            serial_number: Some("TINUA-3124502180"),
+            organization_identifier: Some(&identifier),
+        };
+        let (key, cert) = pki.qualified.issue_new_key(&subject, 30).expect("a КЕП");
+        diia_qr_projections::seal::OpenSslSeal::new(key, cert, pki.qualified_chain())
+    }
+
+    /// Fetches the accession application's PDF and sends the head's КЕП signature over it.
+    pub async fn sign_accession_application(&self, token: &str, edrpou: &str, organisation_name: &str) -> (StatusCode, Value) {
+        use base64::prelude::{Engine as _, BASE64_STANDARD};
+        use diia_qr_projections::seal::Signer;
+        let response = self.client.get(self.url("/api/v1/partner/accession-application.pdf")).bearer_auth(token).send().await.expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "the application's PDF");
+        let pdf = response.bytes().await.expect("the PDF");
+        let signature = self.head_kep(edrpou, organisation_name).sign_detached(&pdf, chrono::Utc::now()).expect("signed");
+        self.post("/api/v1/partner/accession-application", Some(token), json!({"signature_base64": BASE64_STANDARD.encode(signature)}))
+            .await
     }
 
     pub async fn create_branch(&self, partner: &TestPartner, name: &str, email: &str) -> (StatusCode, Value) {

@@ -47,6 +47,18 @@ pub struct Profile {
 pub struct OfferAcceptance {
     pub version: String,
     pub sha256: String,
+    /// When it was accepted (absent in events recorded before it was kept): the accession
+    /// application is dated by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The signed accession application, kept in the log as evidence an auditor can check with
+/// `openssl cms -verify` years later: the PDF the head signed and the detached CMS signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedApplication {
+    pub pdf_base64: String,
+    pub signature_base64: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,10 +74,12 @@ pub enum PartnerCommand {
     AcceptOffer {
         offer: OfferAcceptance,
     },
-    /// The accession application (заява про приєднання), signed with the head's КЕП.
+    /// The accession application (заява про приєднання), signed with the head's КЕП (the
+    /// application layer has verified the signature).
     SignAccessionApplication {
         signer: Rnokpp,
         application_sha256: String,
+        evidence: SignedApplication,
     },
     Suspend {
         reason: String,
@@ -75,11 +89,27 @@ pub enum PartnerCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartnerEvent {
-    Registered { kind: PartnerKind, organisation_name: String, head: Head },
-    ProfileFilled { profile: Profile },
-    OfferAccepted { offer: OfferAcceptance },
-    AccessionApplicationSigned { signer: Rnokpp, application_sha256: String },
-    Suspended { reason: String },
+    Registered {
+        kind: PartnerKind,
+        organisation_name: String,
+        head: Head,
+    },
+    ProfileFilled {
+        profile: Profile,
+    },
+    OfferAccepted {
+        offer: OfferAcceptance,
+    },
+    AccessionApplicationSigned {
+        signer: Rnokpp,
+        application_sha256: String,
+        /// Absent in events recorded before signatures were verified.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<SignedApplication>,
+    },
+    Suspended {
+        reason: String,
+    },
     Reinstated,
 }
 
@@ -197,6 +227,12 @@ impl Partner {
     pub fn head(&self) -> Option<&Head> {
         self.head.as_ref()
     }
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
+    }
+    pub fn offer(&self) -> Option<&OfferAcceptance> {
+        self.offer.as_ref()
+    }
 
     /// A partner may run branches and services only once active.
     pub fn ensure_active(&self) -> Result<(), PartnerError> {
@@ -255,7 +291,9 @@ impl Aggregate for Partner {
             C::SignAccessionApplication { signer, .. } if self.head.as_ref().map(|h| &h.rnokpp) != Some(&signer) => {
                 return Err(PartnerError::SignerIsNotHead)
             }
-            C::SignAccessionApplication { signer, application_sha256 } => E::AccessionApplicationSigned { signer, application_sha256 },
+            C::SignAccessionApplication { signer, application_sha256, evidence } => {
+                E::AccessionApplicationSigned { signer, application_sha256, evidence: Some(evidence) }
+            }
             C::Suspend { .. } if self.suspended => return Err(PartnerError::Suspended),
             C::Suspend { reason } => E::Suspended { reason },
             C::Reinstate if !self.suspended => return Err(PartnerError::NotSuspended),
@@ -305,8 +343,11 @@ pub(crate) mod tests {
             passport: "123456789".into(),
         }
     }
+    fn evidence() -> SignedApplication {
+        SignedApplication { pdf_base64: "JVBERi0=".into(), signature_base64: "MIIB".into() }
+    }
     fn offer() -> OfferAcceptance {
-        OfferAcceptance { version: "2024-01".into(), sha256: "ab".repeat(32) }
+        OfferAcceptance { version: "2024-01".into(), sha256: "ab".repeat(32), accepted_at: None }
     }
     /// The events of a partner that finished onboarding.
     pub fn active_partner() -> Vec<PartnerEvent> {
@@ -314,11 +355,15 @@ pub(crate) mod tests {
             registered(),
             PartnerEvent::ProfileFilled { profile: profile() },
             PartnerEvent::OfferAccepted { offer: offer() },
-            PartnerEvent::AccessionApplicationSigned { signer: head().rnokpp, application_sha256: "cd".repeat(32) },
+            PartnerEvent::AccessionApplicationSigned {
+                signer: head().rnokpp,
+                application_sha256: "cd".repeat(32),
+                evidence: Some(evidence()),
+            },
         ]
     }
     fn sign(signer: Rnokpp) -> PartnerCommand {
-        PartnerCommand::SignAccessionApplication { signer, application_sha256: "cd".repeat(32) }
+        PartnerCommand::SignAccessionApplication { signer, application_sha256: "cd".repeat(32), evidence: evidence() }
     }
     fn partner() -> TestFramework<Partner> {
         TestFramework::with(())

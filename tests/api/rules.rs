@@ -17,17 +17,18 @@ async fn onboarding_goes_in_order_and_branch_names_are_checked() {
     app.post("/api/v1/partner/registration", Some(&token), json!({})).await;
     let (status, body) = app.post("/api/v1/partner/registration", Some(&token), json!({})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("partner-already-registered")), "{body}");
-    let (status, body) = app.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
+    let unchecked = json!({"signature_base64": "MA=="});
+    let (status, body) = app.post("/api/v1/partner/accession-application", Some(&token), unchecked.clone()).await;
     assert_eq!(body["code"], "onboarding-profile-required", "{status} {body}");
     app.put("/api/v1/partner/profile", &token, json!({"email": "d@palazzo.example", "phone": "0671234567", "passport": "123456789"})).await;
-    let (status, body) = app.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
+    let (status, body) = app.post("/api/v1/partner/accession-application", Some(&token), unchecked).await;
     assert_eq!(body["code"], "onboarding-offer-not-accepted", "{status} {body}");
     let (status, body) = app.post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": "2020-01-01", "sha256": "00"})).await;
     assert_eq!(body["code"], "offer-outdated", "{status} {body}");
     let (_, offer) = app.get("/api/v1/partner/offer", Some(&token)).await;
     app.post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]})).await;
-    let (status, _) = app.post("/api/v1/partner/accession-application", Some(&token), json!({})).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = app.sign_accession_application(&token, "45172831", "ТОВ «Готель „Палаццо“»").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (_, me) = app.get("/api/v1/partner", Some(&token)).await;
     assert_eq!(me["status"], "active", "{me}");
 

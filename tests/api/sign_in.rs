@@ -174,3 +174,81 @@ async fn without_dev_sign_in_the_development_sign_ins_do_not_exist() {
     assert_eq!(status, StatusCode::CREATED, "КЕП sign-in needs no switch");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_accession_application_is_a_pdf_the_head_signs_with_the_kep_and_the_log_keeps_it() {
+    let app = spawn_app().await;
+    let hotel = head(&app, "hotel-palazzo");
+    let (_, v) = sign_in(&app, &hotel).await;
+    let token = v["token"].as_str().unwrap().to_owned();
+    app.post("/api/v1/partner/registration", Some(&token), json!({})).await;
+    app.put(
+        "/api/v1/partner/profile",
+        &token,
+        json!({"email": "director@palazzo.example", "phone": "0671234567", "passport": "123456789"}),
+    )
+    .await;
+    let (_, offer) = app.get("/api/v1/partner/offer", Some(&token)).await;
+    app.post("/api/v1/partner/offer-acceptance", Some(&token), json!({"version": offer["version"], "sha256": offer["sha256"]})).await;
+
+    let (status, application) = app.get("/api/v1/partner/accession-application", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{application}");
+    let response = app.client.get(app.url(application["pdf_path"].as_str().unwrap())).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = response.bytes().await.unwrap().to_vec();
+    assert_eq!(application["pdf_sha256"], diia_qr_projections::digest::sha256_hex(&pdf));
+    let dir = temp_dir("accession");
+    std::fs::write(dir.join("application.pdf"), &pdf).unwrap();
+    let text = Command::new("pdftotext").arg(dir.join("application.pdf")).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("ТОВ «Готель „Палаццо“»") && text.contains("Ґарбуз Марія Олексіївна") && text.contains("45172831"), "{text}");
+
+    let send = |signature: Vec<u8>| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post("/api/v1/partner/accession-application", Some(&token), json!({"signature_base64": BASE64_STANDARD.encode(signature)}))
+                .await
+        }
+    };
+    let (status, v) = send(head(&app, "sole-proprietor").sign_detached(&pdf, Utc::now()).unwrap()).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("application-signer-not-head")), "{v}");
+    let elsewhere = app.head_kep("21904668", "ТОВ «Інша»");
+    let (_, v) = send(elsewhere.sign_detached(&pdf, Utc::now()).unwrap()).await;
+    assert_eq!(v["code"], "application-signer-other-organisation", "{v}");
+    let (_, v) = send(head(&app, "revoked").sign_detached(&pdf, Utc::now()).unwrap()).await;
+    assert_eq!(v["code"], "kep-certificate-revoked", "{v}");
+    let (_, v) = send(hotel.sign_detached(b"another document", Utc::now()).unwrap()).await;
+    assert_eq!(v["code"], "kep-signature-mismatch", "{v}");
+    let (_, me) = app.get("/api/v1/partner", Some(&token)).await;
+    assert_ne!(me["status"], "active", "nothing refused made a partner: {me}");
+
+    let signature = hotel.sign_detached(&pdf, Utc::now()).unwrap();
+    let (status, v) = send(signature.clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+    let (_, me) = app.get("/api/v1/partner", Some(&token)).await;
+    assert_eq!(me["status"], "active", "{me}");
+
+    // The log keeps the PDF and the signature: an auditor checks them with openssl alone.
+    let payload: Value = sqlx::query_scalar("SELECT payload FROM events WHERE event_type = 'PartnerAccessionApplicationSigned'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let evidence = &payload["AccessionApplicationSigned"]["evidence"];
+    let kept_pdf = BASE64_STANDARD.decode(evidence["pdf_base64"].as_str().unwrap()).unwrap();
+    let kept_signature = BASE64_STANDARD.decode(evidence["signature_base64"].as_str().unwrap()).unwrap();
+    assert_eq!((kept_pdf.as_slice(), kept_signature.as_slice()), (pdf.as_slice(), signature.as_slice()));
+    std::fs::write(dir.join("kept.pdf"), &kept_pdf).unwrap();
+    std::fs::write(dir.join("kept.p7s"), &kept_signature).unwrap();
+    let verified = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-out", "/dev/null", "-in"])
+        .arg(dir.join("kept.p7s"))
+        .arg("-content")
+        .arg(dir.join("kept.pdf"))
+        .arg("-CAfile")
+        .arg(pki_dir(&app).join(DevPki::CA_FILE))
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    app.shutdown().await;
+}

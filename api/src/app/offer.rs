@@ -1,10 +1,8 @@
-//! The legal texts a partner meets: the public offer it accepts and the accession application
-//! its head signs. Acceptance records the offer's SHA-256, so a changed text cannot be passed off
+//! The public offer a partner accepts (the accession application its head signs is the PDF of
+//! `documents::accession`). Acceptance records the offer's SHA-256, so a changed text cannot be passed off
 //! as the accepted one.
 
 use diia_qr_projections::digest::sha256_hex;
-
-use super::identity::PartnerIdentity;
 
 pub const OFFER_VERSION: &str = "2026-11-01";
 pub const OFFER_TEXT: &str = "Публічна оферта про надання послуги «Дія.QR» (редакція від 01.11.2026).\n\
@@ -16,15 +14,4 @@ pub const OFFER_TEXT: &str = "Публічна оферта про наданн�
 
 pub fn offer_sha256() -> String {
     sha256_hex(OFFER_TEXT.as_bytes())
-}
-
-/// The accession application's text for this partner: what the head's КЕП signs.
-pub fn accession_application(who: &PartnerIdentity) -> String {
-    format!(
-        "Заява про приєднання до публічної оферти «Дія.QR» (редакція {OFFER_VERSION}).\nОрганізація: {}\nКод: {}\nКерівник: {}, РНОКПП {}\n",
-        who.organisation_name,
-        who.kind.registry_code(),
-        who.head.full_name,
-        who.head.rnokpp
-    )
 }

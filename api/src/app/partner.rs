@@ -3,22 +3,26 @@
 
 use std::collections::BTreeMap;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use chrono::DateTime;
 use diia_qr_domain::branch::{BranchAddress, BranchCommand};
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::identifiers::{EmailAddress, PhoneNumber};
-use diia_qr_domain::partner::{OfferAcceptance, Partner, PartnerCommand, Profile};
+use diia_qr_domain::partner::{OfferAcceptance, Partner, PartnerCommand, PartnerError, PartnerKind, Profile, SignedApplication};
 use diia_qr_domain::service::{BranchStanding, LegalBasis, Service, ServiceCommand};
 use diia_qr_domain::share_request::ShareSnapshot;
 use diia_qr_projections::counters;
 use diia_qr_projections::digest::sha256_hex;
+use diia_qr_projections::documents::accession::{render_accession_application, AccessionDetails};
 use diia_qr_projections::documents::poster::{self, PosterContent};
 use diia_qr_projections::documents::qr;
 use diia_qr_projections::views::cabinet::{self, BranchRow, ServiceRow, ShareRow};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::offer::{accession_application, offer_sha256, OFFER_VERSION};
+use super::offer::{offer_sha256, OFFER_VERSION};
 use super::qr_tokens::{token_digest, QrLink};
+use super::sign_in::KepRefusal;
 use super::store::Actor;
 use super::{Engine, EngineError, PartnerIdentity};
 
@@ -81,13 +85,70 @@ impl Engine {
             let message = format!("чинна редакція оферти — {OFFER_VERSION}; ознайомтеся з нею і прийміть саме її");
             return Err(EngineError::invalid("offer-outdated", message));
         }
-        let offer = OfferAcceptance { version: version.to_string(), sha256: offer_sha256() };
+        let offer = OfferAcceptance { version: version.to_string(), sha256: offer_sha256(), accepted_at: Some(self.clock.now()) };
         self.partner_command(who, PartnerCommand::AcceptOffer { offer }).await
     }
 
-    pub async fn sign_accession_application(&self, who: &PartnerIdentity) -> Result<(), EngineError> {
-        let application_sha256 = sha256_hex(accession_application(who).as_bytes());
-        let command = PartnerCommand::SignAccessionApplication { signer: who.head.rnokpp.clone(), application_sha256 };
+    /// The accession application this partner's head is to sign, as PDF: rendered from the
+    /// partner's registration, profile and accepted offer, the same bytes every time.
+    pub async fn accession_application_pdf(&self, who: &PartnerIdentity) -> Result<Vec<u8>, EngineError> {
+        let partner = self.partner(who).await?;
+        let (profile, offer) = match (partner.profile(), partner.offer()) {
+            (None, _) => return Err(EngineError::rule(&PartnerError::ProfileRequired)),
+            (_, None) => return Err(EngineError::rule(&PartnerError::OfferNotAccepted)),
+            (Some(profile), Some(offer)) => (profile, offer),
+        };
+        let head = partner.head().unwrap_or(&who.head);
+        let kind = partner.kind().unwrap_or(&who.kind);
+        let details = AccessionDetails {
+            partner_id: who.partner_id(),
+            organisation_name: partner.organisation_name(),
+            partner_kind: match kind {
+                PartnerKind::LegalEntity { .. } => "юридична особа",
+                PartnerKind::SoleProprietor { .. } => "фізична особа — підприємець",
+            },
+            registry_code: kind.registry_code(),
+            head_full_name: &head.full_name,
+            head_rnokpp: head.rnokpp.as_str(),
+            email: profile.email.as_str(),
+            phone: profile.phone.as_str(),
+            offer_version: &offer.version,
+            offer_sha256: &offer.sha256,
+            offer_accepted_at: offer.accepted_at,
+        };
+        render_accession_application(&details).map_err(|e| EngineError::Internal(format!("заява про приєднання: {e}")))
+    }
+
+    /// The head's КЕП signature over the accession application makes the partner a partner: it
+    /// must be a valid КЕП (as at sign-in) of the head, issued for this organisation, over the
+    /// exact bytes of [`Self::accession_application_pdf`]. The PDF and the signature go into the
+    /// log as evidence.
+    pub async fn sign_accession_application(&self, who: &PartnerIdentity, signature_base64: &str) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let signature = BASE64_STANDARD
+            .decode(signature_base64.trim())
+            .map_err(|_| EngineError::invalid("kep-signature-not-base64", "підпис має бути в base64 (DER CMS)"))?;
+        let pdf = self.accession_application_pdf(who).await?;
+        let partner = self.partner(who).await?;
+        // No lower bound on the signing time: the signature covers the exact application (with
+        // the offer's hash and the partner's details), so an early signature cannot be replayed
+        // onto anything else, and the engine's clock need not agree with the signer's.
+        let window = (DateTime::UNIX_EPOCH, now + chrono::Duration::minutes(2));
+        let kep = self.check_kep(&signature, &pdf, window, now).map_err(KepRefusal::signing_document)?;
+        let head = partner.head().unwrap_or(&who.head);
+        if kep.identity.rnokpp != head.rnokpp.as_str() {
+            let message = format!("заяву підписав не керівник: сертифікат КЕП належить {}", kep.identity.full_name);
+            return Err(EngineError::invalid("application-signer-not-head", message));
+        }
+        if let Some(PartnerKind::LegalEntity { edrpou }) = partner.kind() {
+            if kep.identity.edrpou.as_deref() != Some(edrpou.as_str()) {
+                let message = format!("сертифікат КЕП керівника видано не для організації з кодом {edrpou}");
+                return Err(EngineError::invalid("application-signer-other-organisation", message));
+            }
+        }
+        let evidence = SignedApplication { pdf_base64: BASE64_STANDARD.encode(&pdf), signature_base64: BASE64_STANDARD.encode(&signature) };
+        let command =
+            PartnerCommand::SignAccessionApplication { signer: head.rnokpp.clone(), application_sha256: sha256_hex(&pdf), evidence };
         self.partner_command(who, command).await
     }
 

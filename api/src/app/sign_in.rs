@@ -98,7 +98,86 @@ fn partner_of(identity: &QualifiedIdentity) -> Result<PartnerIdentity, EngineErr
     Ok(PartnerIdentity { kind, organisation_name, head })
 }
 
+/// A КЕП signature that passed [`Engine::check_kep`]: who made it, and when (their claim, checked
+/// against the window the caller allowed).
+pub struct KepSignature {
+    pub identity: QualifiedIdentity,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// Why a КЕП signature was not accepted: a stable code and a sentence for a person.
+#[derive(Debug)]
+pub struct KepRefusal {
+    pub code: &'static str,
+    pub message: String,
+    /// Revocation could not be checked: the service, not the signer, is at fault.
+    pub unavailable: bool,
+}
+
+impl KepRefusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), unavailable: false }
+    }
+
+    /// As a sign-in's answer: 401, or 503 when revocation could not be checked.
+    fn signing_in(self) -> EngineError {
+        if self.unavailable {
+            return EngineError::Rule {
+                code: self.code,
+                kind: diia_qr_domain::RuleKind::Unavailable,
+                diia_code: None,
+                message: self.message,
+            };
+        }
+        refused(self.code, self.message)
+    }
+
+    /// As a signed document's answer: 422, or 503 when revocation could not be checked.
+    pub fn signing_document(self) -> EngineError {
+        let kind = if self.unavailable { diia_qr_domain::RuleKind::Unavailable } else { diia_qr_domain::RuleKind::Invalid };
+        EngineError::Rule { code: self.code, kind, diia_code: None, message: self.message }
+    }
+}
+
 impl Engine {
+    /// Checks a detached КЕП signature over `content`: the CMS is intact, its signer chains to a
+    /// configured qualified CA and was valid at the signing time, which lies inside `window`, may
+    /// sign, is unrevoked by its CA's current CRL, and names a person (РНОКПП) in its subject.
+    pub fn check_kep(
+        &self,
+        signature: &[u8],
+        content: &[u8],
+        window: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+    ) -> Result<KepSignature, KepRefusal> {
+        let verified = verify_detached(signature, content, &self.kep.anchors).map_err(|e| match e {
+            VerifyError::ContentMismatch => KepRefusal::new("kep-signature-mismatch", "підпис зроблено не над цим документом"),
+            VerifyError::UntrustedSigner(reason) if reason.contains("expired") => {
+                KepRefusal::new("kep-certificate-expired", "строк дії сертифіката КЕП минув на час підпису")
+            }
+            VerifyError::UntrustedSigner(reason) => {
+                KepRefusal::new("kep-certificate-untrusted", format!("сертифікат КЕП не видав довірений кваліфікований надавач: {reason}"))
+            }
+            VerifyError::Malformed(reason) => KepRefusal::new("kep-signature-invalid", format!("це не підпис CMS: {reason}")),
+            VerifyError::Other(reason) => KepRefusal::new("kep-signature-invalid", format!("підпис не перевірено: {reason}")),
+        })?;
+        let signed_at = verified.signing_time.unwrap_or(now);
+        if signed_at < window.0 || signed_at > window.1 {
+            return Err(KepRefusal::new("kep-signature-time", "час підпису поза строком, у який його чекали"));
+        }
+        self.kep.revocation.check(&verified.signer_certificate, signed_at, now).map_err(|e| match e {
+            RevocationError::Revoked(_) => KepRefusal::new("kep-certificate-revoked", format!("сертифікат КЕП {e}")),
+            other => KepRefusal {
+                code: "kep-revocation-unknown",
+                message: format!("не вдалося перевірити відкликання сертифіката КЕП: {other}"),
+                unavailable: true,
+            },
+        })?;
+        let identity =
+            QualifiedIdentity::of(&verified.signer_certificate).map_err(|e| KepRefusal::new("kep-identity-missing", e.to_string()))?;
+        Ok(KepSignature { identity, signed_at })
+    }
+
     /// A session's claims, if its token verifies and it was not ended.
     pub async fn session(&self, token: &str) -> Result<VerifiedSession, SessionError> {
         let session = self.sessions.verify(token)?;
@@ -177,34 +256,10 @@ impl Engine {
             return Err(refused("kep-challenge-expired", "час запиту на вхід минув: отримайте новий і підпишіть його за 5 хвилин"));
         }
 
-        let verified = verify_detached(&signature, text.as_bytes(), &self.kep.anchors).map_err(|e| match e {
-            VerifyError::ContentMismatch => refused("kep-signature-mismatch", "підпис зроблено не над цим запитом на вхід"),
-            VerifyError::UntrustedSigner(reason) if reason.contains("expired") => {
-                refused("kep-certificate-expired", "строк дії сертифіката КЕП минув на час підпису")
-            }
-            VerifyError::UntrustedSigner(reason) => {
-                refused("kep-certificate-untrusted", format!("сертифікат КЕП не видав довірений кваліфікований надавач: {reason}"))
-            }
-            VerifyError::Malformed(reason) => refused("kep-signature-invalid", format!("це не підпис CMS: {reason}")),
-            VerifyError::Other(reason) => refused("kep-signature-invalid", format!("підпис не перевірено: {reason}")),
-        })?;
         // The signer's claimed time must fall within the challenge's life: a signature made for
         // another time is not this sign-in's.
-        let signed_at = verified.signing_time.unwrap_or(now);
-        if signed_at < issued_at - Duration::seconds(CLOCK_SKEW_SECONDS) || signed_at > expires_at {
-            return Err(refused("kep-signature-time", "час підпису поза строком дії запиту на вхід"));
-        }
-        self.kep.revocation.check(&verified.signer_certificate, signed_at, now).map_err(|e| match e {
-            RevocationError::Revoked(_) => refused("kep-certificate-revoked", format!("сертифікат КЕП {e}: вхід неможливий")),
-            other => EngineError::Rule {
-                code: "kep-revocation-unknown",
-                kind: diia_qr_domain::RuleKind::Unavailable,
-                diia_code: None,
-                message: format!("не вдалося перевірити відкликання сертифіката КЕП: {other}"),
-            },
-        })?;
-        let qualified = QualifiedIdentity::of(&verified.signer_certificate)
-            .map_err(|e| refused("kep-identity-missing", format!("{e}: вхід неможливий")))?;
+        let window = (issued_at - Duration::seconds(CLOCK_SKEW_SECONDS), expires_at);
+        let qualified = self.check_kep(&signature, text.as_bytes(), window, now).map_err(KepRefusal::signing_in)?.identity;
         let identity = partner_of(&qualified)?;
 
         let consumed =

@@ -6,17 +6,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use chrono::Utc;
 use diia_qr::app::dev_services::{demo_citizens, DemoCitizen};
 use diia_qr::app::offer::{offer_sha256, OFFER_VERSION};
+use diia_qr::app::sessions::Claims;
 use diia_qr::app::{Engine, NewService, PartnerIdentity};
 use diia_qr::config::{Config, MailConfig};
 use diia_qr::startup::Application;
 use diia_qr_domain::branch::BranchAddress;
 use diia_qr_domain::documents::DocumentType as T;
-use diia_qr_domain::identifiers::Edrpou;
-use diia_qr_domain::partner::{Head, PartnerKind};
 use diia_qr_domain::service::LegalBasis;
 use diia_qr_domain::share_request::{DocumentChoice, ShareStatus};
+use diia_qr_projections::pki::DevPki;
+use diia_qr_projections::seal::{OpenSslSeal, Signer};
 use uuid::Uuid;
 
 fn step(text: &str) {
@@ -65,20 +68,27 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let engine: &Engine = &app.engine;
     step(&format!("Сервер слухає на {}", app.base_url()));
 
-    let who = PartnerIdentity {
-        kind: PartnerKind::LegalEntity { edrpou: Edrpou::parse("45172831")? },
-        organisation_name: "ТОВ «Готель „Палаццо“»".into(),
-        head: Head {
-            rnokpp: diia_qr_domain::identifiers::Rnokpp::with_check_digit("312450218")?,
-            full_name: "Ґарбуз Марія Олексіївна".into(),
-        },
+    // The head signs in with the КЕП the development PKI issued to the test hotel.
+    let pki = app.config.data_dir.join("pki");
+    let (dev_pki, _) = DevPki::load_or_create(&pki)?;
+    let (key, cert) = DevPki::test_partner(&pki, "hotel-palazzo")?;
+    let head_kep = OpenSslSeal::new(key, cert, dev_pki.qualified_chain());
+    let challenge = engine.kep_challenge().await?;
+    let signature = head_kep.sign_detached(challenge.text.as_bytes(), Utc::now())?;
+    let signed_in = engine.kep_sign_in(challenge.challenge_id, &BASE64_STANDARD.encode(signature)).await?;
+    let Claims::Partner { identity: who, .. } = engine.session(&signed_in.token).await?.claims else {
+        bail!("вхід КЕП дав не сесію партнера");
     };
     engine.register_partner(&who).await?;
     step(&format!("Партнер «{}» увійшов із КЕП керівника ({}) і зареєструвався", who.organisation_name, who.head.full_name));
     engine.fill_profile(&who, "director@palazzo.example", "+380 67 123 45 67", "123456789").await?;
     engine.accept_offer(&who, OFFER_VERSION, &offer_sha256()).await?;
-    engine.sign_accession_application(&who).await?;
-    step("Профіль заповнено, оферту прийнято, заяву про приєднання підписано — тепер це партнер");
+    let application = engine.accession_application_pdf(&who).await?;
+    let application_signature = head_kep.sign_detached(&application, Utc::now())?;
+    engine.sign_accession_application(&who, &BASE64_STANDARD.encode(&application_signature)).await?;
+    std::fs::write(out.join("accession-application.pdf"), &application)?;
+    std::fs::write(out.join("accession-application.p7s"), &application_signature)?;
+    step("Профіль заповнено, оферту прийнято, заяву про приєднання підписано КЕП (accession-application.pdf і .p7s) — тепер це партнер");
 
     let address = BranchAddress {
         region: "Тернопільська область".into(),

@@ -66,6 +66,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/partner/offer-acceptance", partner::accept_offer),
         route(M::GET, "/api/v1/partner/accession-application", partner::application),
         route(M::POST, "/api/v1/partner/accession-application", partner::sign_application),
+        route(M::GET, "/api/v1/partner/accession-application.pdf", partner::application_pdf),
         route(M::GET, "/api/v1/partner/overview", cabinet::overview),
         route(M::GET, "/api/v1/partner/branches", partner::branches),
         route(M::POST, "/api/v1/partner/branches", partner::create_branch),

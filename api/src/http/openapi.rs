@@ -42,6 +42,7 @@ use crate::schemas::FileBytes;
         super::partner::accept_offer,
         super::partner::application,
         super::partner::sign_application,
+        super::partner::application_pdf,
         super::partner::branches,
         super::partner::create_branch,
         super::partner::change_branch_email,

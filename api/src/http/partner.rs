@@ -16,7 +16,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Session};
 use super::openapi::Problem;
 use super::problem::ApiError;
 use super::{AppState, File};
-use crate::app::offer::{accession_application, offer_sha256, OFFER_TEXT, OFFER_VERSION};
+use crate::app::offer::{offer_sha256, OFFER_TEXT, OFFER_VERSION};
 use crate::app::sessions::PartnerRole;
 use crate::app::{CurrentQr, NewService, QrLink};
 use crate::schemas::{mirrors, FileBytes, PartnerStatusName};
@@ -138,9 +138,15 @@ pub async fn accept_offer(State(s): State<AppState>, Session(who): Partner, ApiJ
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What the head is to sign.
 #[derive(Serialize, ToSchema)]
 pub struct AccessionApplication {
-    text: String,
+    /// Where the PDF is: sign exactly its bytes.
+    pdf_path: &'static str,
+    /// SHA-256 of the PDF, hex.
+    pdf_sha256: String,
+    offer_version: &'static str,
+    offer_sha256: String,
 }
 
 #[utoipa::path(
@@ -148,10 +154,35 @@ pub struct AccessionApplication {
     path = "/api/v1/partner/accession-application",
     tag = "partner",
     security(("partner" = [])),
-    responses((status = 200, description = "The application to sign", body = AccessionApplication))
+    responses((status = 200, description = "The application to sign: where its PDF is, and its digest", body = AccessionApplication))
 )]
-pub async fn application(Session(who): Partner) -> Json<AccessionApplication> {
-    Json(AccessionApplication { text: accession_application(&who) })
+pub async fn application(State(s): State<AppState>, Session(who): Partner) -> ApiResult<Json<AccessionApplication>> {
+    let pdf = s.engine.accession_application_pdf(&who).await?;
+    Ok(Json(AccessionApplication {
+        pdf_path: "/api/v1/partner/accession-application.pdf",
+        pdf_sha256: diia_qr_projections::digest::sha256_hex(&pdf),
+        offer_version: OFFER_VERSION,
+        offer_sha256: offer_sha256(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner/accession-application.pdf",
+    tag = "partner",
+    security(("partner" = [])),
+    responses((status = 200, description = "The accession application to sign with the head's КЕП (a detached CMS signature over these bytes)", body = FileBytes, content_type = "application/pdf"))
+)]
+pub async fn application_pdf(State(s): State<AppState>, Session(who): Partner) -> ApiResult<File> {
+    let bytes = s.engine.accession_application_pdf(&who).await?;
+    Ok(File(crate::app::Rendered { content_type: "application/pdf", bytes }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedApplicationBody {
+    /// A detached CMS SignedData (DER, base64) over the PDF's exact bytes, by the head's КЕП.
+    signature_base64: String,
 }
 
 #[utoipa::path(
@@ -159,10 +190,15 @@ pub async fn application(Session(who): Partner) -> Json<AccessionApplication> {
     path = "/api/v1/partner/accession-application",
     tag = "partner",
     security(("partner" = [])),
-    responses((status = 204, description = "Signed: the partner is active"))
+    request_body = SignedApplicationBody,
+    responses((status = 204, description = "Signed: the partner is active; the PDF and the signature are kept in the log"))
 )]
-pub async fn sign_application(State(s): State<AppState>, Session(who): Partner) -> ApiResult<StatusCode> {
-    s.engine.sign_accession_application(&who).await?;
+pub async fn sign_application(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiJson(b): ApiJson<SignedApplicationBody>,
+) -> ApiResult<StatusCode> {
+    s.engine.sign_accession_application(&who, &b.signature_base64).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

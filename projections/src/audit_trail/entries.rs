@@ -158,8 +158,13 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(PartnerEvent::OfferAccepted { offer }) => {
                 body.fact("offer_version", json!(offer.version)).fact("offer_sha256", json!(offer.sha256));
             }
-            Ok(PartnerEvent::AccessionApplicationSigned { signer, application_sha256 }) => {
+            Ok(PartnerEvent::AccessionApplicationSigned { signer, application_sha256, evidence }) => {
                 body.committed("signer", signer.as_str()).fact("application_sha256", json!(application_sha256));
+                if let Some(evidence) = evidence {
+                    use base64::prelude::{Engine as _, BASE64_STANDARD};
+                    let der = BASE64_STANDARD.decode(&evidence.signature_base64).unwrap_or_default();
+                    body.fact("signature_sha256", json!(crate::digest::sha256_hex(&der)));
+                }
             }
             Ok(PartnerEvent::Suspended { reason }) => {
                 body.fact("reason", json!(reason));
