@@ -24,7 +24,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::audit::{default_origin, AuditDesk};
-use crate::app::dev_services::{demo_citizens, DemoRegistry, DevDiiaSignature, DevPhotoVerification};
+use crate::app::dev_services::{demo_citizens, DemoRegistry, DevPhotoVerification};
+use crate::app::diia_signature::HeldDiiaSignature;
 use crate::app::{Clock, Engine, EngineError, EngineParts, EngineSettings, ShareDeliveryOutcomes};
 use crate::config::{Config, MailConfig};
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
@@ -171,7 +172,7 @@ impl Application {
         let citizen_services = ShareRequestServices {
             registry: Arc::new(DemoRegistry::seeded()),
             photo: Arc::new(DevPhotoVerification),
-            signature: Arc::new(DevDiiaSignature::new(pki.clone(), &citizens)),
+            signature: Arc::new(HeldDiiaSignature::new(pool.clone(), &keys, pki.clone(), config.clock.clone(), &citizens)),
         };
         let settings = EngineSettings {
             public_base_url: public_base_url.clone(),

@@ -162,8 +162,9 @@ pub enum DiiaSignatureError {
 /// unlocks it for one signature.
 #[async_trait]
 pub trait DiiaSignature: Send + Sync {
-    /// Signs `statement` for `citizen`; returns a detached CMS signature (DER).
-    async fn sign(&self, citizen: &Rnokpp, code: &str, statement: &[u8]) -> Result<Vec<u8>, DiiaSignatureError>;
+    /// Signs `statement` for `citizen`, for the share request `request`; returns a detached CMS
+    /// signature (DER). Every attempt counts towards the lockout, whatever its outcome.
+    async fn sign(&self, citizen: &Rnokpp, code: &str, request: Uuid, statement: &[u8]) -> Result<Vec<u8>, DiiaSignatureError>;
 }
 
 pub struct ShareRequestServices {
@@ -178,19 +179,66 @@ pub struct DocumentChoice {
     pub document_id: String,
 }
 
-/// The statement a citizen signs: exactly what they agreed to, as JSON text. The text itself is
-/// kept in the event, so the signature can be checked against the same bytes years later.
+/// The statement a citizen signs: exactly what they agreed to, as JSON text — who, to which
+/// organisation, branch and service, for which purposes, which documents, to which mailbox, for how
+/// long, when, and the request's id — with the same in Ukrainian words. The text itself is kept in
+/// the event, so the signature can be checked against the same bytes years later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentStatement {
+    pub wording_uk: String,
     pub share_request_id: Uuid,
     pub citizen: Rnokpp,
+    pub partner_id: Uuid,
     pub organisation_name: String,
+    pub branch_id: Uuid,
+    pub branch_name: String,
     pub branch_address: String,
-    pub recipient_email: EmailAddress,
+    pub service_id: Uuid,
     pub purposes: Vec<String>,
+    pub recipient_email: EmailAddress,
     pub retention_days: u32,
     pub documents: Vec<DocumentChoice>,
     pub consented_at: DateTime<Utc>,
+}
+
+impl ConsentStatement {
+    pub fn new(
+        share_request_id: Uuid,
+        citizen: Rnokpp,
+        snapshot: &ShareSnapshot,
+        documents: Vec<DocumentChoice>,
+        consented_at: DateTime<Utc>,
+    ) -> Self {
+        let titles: Vec<String> = documents.iter().map(|d| format!("{} № {}", d.document_type.title_uk(), d.document_id)).collect();
+        let wording_uk = format!(
+            "Я, власник РНОКПП {citizen}, надаю згоду на передачу копій документів ({}) організації «{}», {} ({}), з метою: {}. \
+             Копії надсилаються на адресу {} і зберігаються не довше {} дн. Запит {share_request_id}, {}.",
+            titles.join("; "),
+            snapshot.organisation_name,
+            snapshot.branch_name,
+            snapshot.branch_address,
+            snapshot.service_names.join("; "),
+            snapshot.recipient_email,
+            snapshot.retention_days,
+            consented_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        );
+        Self {
+            wording_uk,
+            share_request_id,
+            citizen,
+            partner_id: snapshot.partner_id,
+            organisation_name: snapshot.organisation_name.clone(),
+            branch_id: snapshot.branch_id,
+            branch_name: snapshot.branch_name.clone(),
+            branch_address: snapshot.branch_address.clone(),
+            service_id: snapshot.service_id,
+            purposes: snapshot.service_names.clone(),
+            recipient_email: snapshot.recipient_email.clone(),
+            retention_days: snapshot.retention_days,
+            documents,
+            consented_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -650,19 +698,9 @@ impl Aggregate for ShareRequest {
                 let (Some(id), Some(citizen), Some(snapshot)) = (self.share_request_id, self.citizen.clone(), &self.snapshot) else {
                     return Err(Error::NotFound);
                 };
-                let statement = ConsentStatement {
-                    share_request_id: id,
-                    citizen: citizen.clone(),
-                    organisation_name: snapshot.organisation_name.clone(),
-                    branch_address: snapshot.branch_address.clone(),
-                    recipient_email: snapshot.recipient_email.clone(),
-                    purposes: snapshot.service_names.clone(),
-                    retention_days: snapshot.retention_days,
-                    documents: self.chosen_list(),
-                    consented_at: at,
-                };
+                let statement = ConsentStatement::new(id, citizen.clone(), snapshot, self.chosen_list(), at);
                 let statement = serde_json::to_string(&statement).expect("a statement of plain strings always serialises");
-                let signature = services.signature.sign(&citizen, &code, statement.as_bytes()).await.map_err(Error::Signature)?;
+                let signature = services.signature.sign(&citizen, &code, id, statement.as_bytes()).await.map_err(Error::Signature)?;
                 let signature_base64 = BASE64_STANDARD.encode(signature);
                 sink.write(E::ConsentSigned { statement, signature_base64, signed_at: at }, self).await;
                 Ok(())
@@ -785,7 +823,7 @@ mod tests {
     struct Signature(Option<DiiaSignatureError>);
     #[async_trait]
     impl DiiaSignature for Signature {
-        async fn sign(&self, _: &Rnokpp, code: &str, statement: &[u8]) -> Result<Vec<u8>, DiiaSignatureError> {
+        async fn sign(&self, _: &Rnokpp, code: &str, _: Uuid, statement: &[u8]) -> Result<Vec<u8>, DiiaSignatureError> {
             if let Some(error) = &self.0 {
                 return Err(error.clone());
             }
@@ -884,17 +922,7 @@ mod tests {
         for e in events.clone() {
             agg.apply(e);
         }
-        let statement = ConsentStatement {
-            share_request_id: id(),
-            citizen: citizen(),
-            organisation_name: "ТОВ «Готель „Палаццо“»".into(),
-            branch_address: "Тернопільська область, м. Тернопіль, вул. Руська, 12".into(),
-            recipient_email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
-            purposes: vec!["для поселення у готель".into()],
-            retention_days: 30,
-            documents: agg.chosen_list(),
-            consented_at: t(2),
-        };
+        let statement = ConsentStatement::new(id(), citizen(), agg.snapshot.as_ref().unwrap(), agg.chosen_list(), t(2));
         let statement = serde_json::to_string(&statement).unwrap();
         let signature_base64 = BASE64_STANDARD.encode(statement.len().to_be_bytes());
         events.push(ShareRequestEvent::ConsentSigned { statement, signature_base64, signed_at: t(2) });

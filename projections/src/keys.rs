@@ -32,10 +32,13 @@ pub enum KeyPurpose {
     /// The keyed digest that files audit entries under a citizen's РНОКПП (never in an entry).
     /// It has no generation flag: rotating it would lose every citizen's past entries.
     AuditCitizenIndex,
+    /// The AES-256-GCM key that wraps the citizens' Diia.Signature keys at rest. It has no
+    /// generation flag: a new one could not unwrap the keys already held.
+    SignatureKeyWrapping,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 7] = [
+    pub const ALL: [KeyPurpose; 8] = [
         Self::Sessions,
         Self::QrTokens,
         Self::QrShortCodes,
@@ -43,6 +46,7 @@ impl KeyPurpose {
         Self::SearchCursors,
         Self::AuditLog,
         Self::AuditCitizenIndex,
+        Self::SignatureKeyWrapping,
     ];
 
     fn label(self) -> &'static str {
@@ -54,6 +58,7 @@ impl KeyPurpose {
             Self::SearchCursors => "search-cursors",
             Self::AuditLog => "audit-log",
             Self::AuditCitizenIndex => "audit-citizen-index",
+            Self::SignatureKeyWrapping => "signature-key-wrapping",
         }
     }
 }
@@ -84,7 +89,7 @@ impl KeyGenerations {
             KeyPurpose::MailboxCodes => self.mailbox_codes,
             KeyPurpose::SearchCursors => self.search_cursors,
             KeyPurpose::AuditLog => self.audit_log,
-            KeyPurpose::AuditCitizenIndex => 1,
+            KeyPurpose::AuditCitizenIndex | KeyPurpose::SignatureKeyWrapping => 1,
         }
     }
 }
@@ -106,7 +111,7 @@ impl PurposeKey {
     }
 
     /// The key's bytes, for a purpose whose key is the seed of another kind of key (the audit
-    /// log's Ed25519 key).
+    /// log's Ed25519 key, the AES key that wraps signing keys).
     pub fn seed(&self) -> &[u8; 32] {
         &self.0
     }
@@ -128,6 +133,7 @@ pub struct KeyRing {
     search_cursors: PurposeKey,
     audit_log: PurposeKey,
     audit_citizen_index: PurposeKey,
+    signature_key_wrapping: PurposeKey,
 }
 
 impl KeyRing {
@@ -141,6 +147,7 @@ impl KeyRing {
             search_cursors: key(KeyPurpose::SearchCursors)?,
             audit_log: key(KeyPurpose::AuditLog)?,
             audit_citizen_index: key(KeyPurpose::AuditCitizenIndex)?,
+            signature_key_wrapping: key(KeyPurpose::SignatureKeyWrapping)?,
         })
     }
 
@@ -153,6 +160,7 @@ impl KeyRing {
             KeyPurpose::SearchCursors => &self.search_cursors,
             KeyPurpose::AuditLog => &self.audit_log,
             KeyPurpose::AuditCitizenIndex => &self.audit_citizen_index,
+            KeyPurpose::SignatureKeyWrapping => &self.signature_key_wrapping,
         }
     }
 }

@@ -4,6 +4,7 @@ mod audit;
 mod cabinet;
 mod concurrency;
 mod delivery;
+mod diia_signature;
 mod end_to_end;
 mod event_log;
 mod openapi;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod copies;
 mod delivery_outcomes;
 pub mod dev_services;
+pub mod diia_signature;
 mod error;
 pub mod identity;
 pub mod offer;
