@@ -354,15 +354,31 @@ impl TestApp {
         self.post("/api/v1/citizen/scans", Some(citizen_token), json!({"link": link})).await
     }
 
+    /// What the development liveness provider asserts for `photo` and the citizen's request.
+    pub async fn liveness_assertion(&self, citizen_token: &str, share_id: &str, photo: &[u8]) -> String {
+        use base64::Engine as _;
+        let photo = base64::engine::general_purpose::STANDARD.encode(photo);
+        let (status, body) = self
+            .post("/api/v1/dev/liveness-checks", Some(citizen_token), json!({"share_request_id": share_id, "photo_base64": photo}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["assertion"].as_str().expect("assertion").to_string()
+    }
+
+    /// Photo verification with a fresh assertion for a selfie.
+    pub async fn verify_photo(&self, citizen_token: &str, share_id: &str) -> (StatusCode, Value) {
+        let assertion = self.liveness_assertion(citizen_token, share_id, b"selfie").await;
+        self.post(
+            &format!("/api/v1/citizen/share-requests/{share_id}/photo-verification"),
+            Some(citizen_token),
+            json!({"assertion": assertion}),
+        )
+        .await
+    }
+
     /// Photo verification and the Diia.Signature code: the request ready to send.
     pub async fn verify_and_confirm(&self, citizen_token: &str, share_id: &str, code: &str) {
-        let (status, body) = self
-            .post(
-                &format!("/api/v1/citizen/share-requests/{share_id}/photo-verification"),
-                Some(citizen_token),
-                json!({"photo_base64": "c2VsZmll"}),
-            )
-            .await;
+        let (status, body) = self.verify_photo(citizen_token, share_id).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, body) =
             self.post(&format!("/api/v1/citizen/share-requests/{share_id}/confirmation"), Some(citizen_token), json!({"code": code})).await;

@@ -145,7 +145,7 @@ async fn fill_log(pool: &PgPool, shares: usize) {
                 opened_at: now,
                 expires_at: now + chrono::Duration::minutes(15),
             },
-            ShareRequestEvent::PhotoVerified { at: now },
+            ShareRequestEvent::PhotoVerified { at: now, assertion_id: None },
             ShareRequestEvent::ConsentSigned { statement: "{}".into(), signature_base64: String::new(), signed_at: now },
             ShareRequestEvent::Sent {
                 copies: vec![document.clone()],

@@ -24,8 +24,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::audit::{default_origin, AuditDesk};
-use crate::app::dev_services::{demo_citizens, DemoRegistry, DevPhotoVerification};
+use crate::app::dev_services::{demo_citizens, DemoRegistry};
 use crate::app::diia_signature::HeldDiiaSignature;
+use crate::app::liveness::{DevLivenessProvider, LivenessVerifier};
 use crate::app::{Clock, Engine, EngineError, EngineParts, EngineSettings, ShareDeliveryOutcomes};
 use crate::config::{Config, MailConfig};
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
@@ -171,7 +172,11 @@ impl Application {
         let citizens = demo_citizens();
         let citizen_services = ShareRequestServices {
             registry: Arc::new(DemoRegistry::seeded()),
-            photo: Arc::new(DevPhotoVerification),
+            photo: Arc::new(LivenessVerifier::new(
+                pool.clone(),
+                DevLivenessProvider::new(&keys).and_then(|p| p.public_key()).map_err(SealError::from)?,
+                DevLivenessProvider::ISSUER,
+            )),
             signature: Arc::new(HeldDiiaSignature::new(pool.clone(), &keys, pki.clone(), config.clock.clone(), &citizens)),
         };
         let settings = EngineSettings {

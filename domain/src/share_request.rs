@@ -133,17 +133,50 @@ pub trait DocumentRegistry: Send + Sync {
     async fn documents_of(&self, citizen: &Rnokpp) -> Result<Vec<HeldDocument>, RegistryError>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoVerdict {
-    /// A live person whose face matches the document photo.
-    Match,
+/// Why a liveness assertion does not verify the citizen for this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoRefusal {
+    #[error("немає підтвердження фотоверифікації: пройдіть її в застосунку")]
+    Missing,
+    #[error("підтвердження фотоверифікації підроблено або пошкоджено")]
+    Forged,
+    #[error("підтвердження фотоверифікації застаріло: пройдіть її ще раз")]
+    Stale,
+    #[error("підтвердження фотоверифікації видано для іншого запиту")]
+    OtherRequest,
+    #[error("підтвердження фотоверифікації видано іншій людині")]
+    OtherCitizen,
+    #[error("фотоверифікацію не пройдено: обличчя не збігається з фото в документі")]
     NoMatch,
 }
 
-/// Photo verification: liveness and face match against the registry photo.
+impl PhotoRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Missing => "photo-assertion-missing",
+            Self::Forged => "photo-assertion-invalid",
+            Self::Stale => "photo-assertion-stale",
+            Self::OtherRequest => "photo-assertion-other-request",
+            Self::OtherCitizen => "photo-assertion-other-citizen",
+            Self::NoMatch => "photo-verification-failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoError {
+    Refused(PhotoRefusal),
+    /// The provider's key or the record of attempts cannot be reached.
+    Unavailable(String),
+}
+
+/// Photo verification: the liveness provider checks the citizen's face against the registry
+/// photo and issues a short-lived signed assertion for one share request; the engine verifies it.
 #[async_trait]
 pub trait PhotoVerification: Send + Sync {
-    async fn verify(&self, citizen: &Rnokpp, photo: &[u8]) -> Result<PhotoVerdict, String>;
+    /// Checks `assertion` for `citizen` and the share request `request` at `at`; returns the
+    /// assertion's id, kept as evidence. Every check is recorded, whatever its outcome.
+    async fn verify(&self, citizen: &Rnokpp, request: Uuid, assertion: &str, at: DateTime<Utc>) -> Result<String, PhotoError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,7 +288,8 @@ pub enum ShareRequestCommand {
         at: DateTime<Utc>,
     },
     VerifyPhoto {
-        photo: Vec<u8>,
+        /// The liveness provider's signed assertion, as the app received it.
+        assertion: String,
         at: DateTime<Utc>,
     },
     Confirm {
@@ -302,6 +336,9 @@ pub enum ShareRequestEvent {
     },
     PhotoVerified {
         at: DateTime<Utc>,
+        /// The liveness assertion that verified the citizen (absent in events from before assertions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion_id: Option<String>,
     },
     ConsentSigned {
         statement: String,
@@ -398,8 +435,8 @@ pub enum ShareRequestError {
     ChoiceIncomplete(Vec<DocumentType>),
     #[error("спершу пройдіть фотоверифікацію")]
     PhotoNotVerified,
-    #[error("фотоверифікацію не пройдено: обличчя не збігається з фото в документі")]
-    PhotoRejected,
+    #[error(transparent)]
+    PhotoRefused(PhotoRefusal),
     #[error("фотоверифікація тимчасово недоступна: {0}")]
     PhotoUnavailable(String),
     #[error("фотоверифікацію вже пройдено")]
@@ -450,7 +487,7 @@ impl RuleViolation for ShareRequestError {
             | Self::ChoiceNotOffered { .. }
             | Self::ChoiceIncomplete(_)
             | Self::PhotoNotVerified
-            | Self::PhotoRejected
+            | Self::PhotoRefused(_)
             | Self::Signature(DiiaSignatureError::WrongCode { .. } | DiiaSignatureError::NoSignatureKey)
             | Self::NotConsented
             | Self::NotSent
@@ -468,7 +505,7 @@ impl RuleViolation for ShareRequestError {
             Self::ChoiceNotOffered { .. } => "document-choice-not-offered",
             Self::ChoiceIncomplete(_) => "document-choice-incomplete",
             Self::PhotoNotVerified => "photo-verification-required",
-            Self::PhotoRejected => "photo-verification-failed",
+            Self::PhotoRefused(refusal) => refusal.code(),
             Self::PhotoUnavailable(_) => "photo-verification-unavailable",
             Self::PhotoAlreadyVerified => "photo-already-verified",
             Self::Signature(DiiaSignatureError::WrongCode { .. }) => "signature-code-wrong",
@@ -669,19 +706,21 @@ impl Aggregate for ShareRequest {
                 sink.write(E::DocumentsChosen { choices }, self).await;
                 Ok(())
             }
-            C::VerifyPhoto { photo, at } => {
+            C::VerifyPhoto { assertion, at } => {
                 self.ensure_open_for_citizen(at)?;
                 if self.status != ShareStatus::Opened {
                     return Err(Error::PhotoAlreadyVerified);
                 }
-                let citizen = self.citizen.clone().ok_or(Error::NotFound)?;
-                match services.photo.verify(&citizen, &photo).await {
-                    Ok(PhotoVerdict::Match) => {
-                        sink.write(E::PhotoVerified { at }, self).await;
+                let (Some(id), Some(citizen)) = (self.share_request_id, self.citizen.clone()) else {
+                    return Err(Error::NotFound);
+                };
+                match services.photo.verify(&citizen, id, &assertion, at).await {
+                    Ok(assertion_id) => {
+                        sink.write(E::PhotoVerified { at, assertion_id: Some(assertion_id) }, self).await;
                         Ok(())
                     }
-                    Ok(PhotoVerdict::NoMatch) => Err(Error::PhotoRejected),
-                    Err(reason) => Err(Error::PhotoUnavailable(reason)),
+                    Err(PhotoError::Refused(refusal)) => Err(Error::PhotoRefused(refusal)),
+                    Err(PhotoError::Unavailable(reason)) => Err(Error::PhotoUnavailable(reason)),
                 }
             }
             C::Confirm { code, at } => {
@@ -806,16 +845,20 @@ mod tests {
             self.0.clone()
         }
     }
-    /// Photo verification: a photo of "someone else" does not match; `Photo(Some(reason))` is a
-    /// service that does not answer.
+    /// Photo verification: the assertion "someone else" does not match, an empty one is missing;
+    /// any other verifies under its own text as id. `Photo(Some(reason))` is a provider that does not answer.
     struct Photo(Option<String>);
     #[async_trait]
     impl PhotoVerification for Photo {
-        async fn verify(&self, _: &Rnokpp, photo: &[u8]) -> Result<PhotoVerdict, String> {
+        async fn verify(&self, _: &Rnokpp, _: Uuid, assertion: &str, _: DateTime<Utc>) -> Result<String, PhotoError> {
             if let Some(reason) = &self.0 {
-                return Err(reason.clone());
+                return Err(PhotoError::Unavailable(reason.clone()));
             }
-            Ok(if photo == b"someone else" { PhotoVerdict::NoMatch } else { PhotoVerdict::Match })
+            match assertion {
+                "" => Err(PhotoError::Refused(PhotoRefusal::Missing)),
+                "someone else" => Err(PhotoError::Refused(PhotoRefusal::NoMatch)),
+                id => Ok(id.to_string()),
+            }
         }
     }
     /// Diia.Signature: the code 123456 signs, any other is wrong; `Signature(Some(error))` answers
@@ -917,7 +960,7 @@ mod tests {
         vec![DocumentType::InternalPassport, DocumentType::TaxpayerCard]
     }
     fn consented() -> Vec<ShareRequestEvent> {
-        let mut events = vec![opened(passport_and_tax()), ShareRequestEvent::PhotoVerified { at: t(1) }];
+        let mut events = vec![opened(passport_and_tax()), ShareRequestEvent::PhotoVerified { at: t(1), assertion_id: Some("me".into()) }];
         let mut agg = ShareRequest::default();
         for e in events.clone() {
             agg.apply(e);
@@ -958,7 +1001,7 @@ mod tests {
     fn citizen_commands(at: DateTime<Utc>) -> Vec<ShareRequestCommand> {
         vec![
             ShareRequestCommand::ChooseDocuments { choices: vec![], at },
-            ShareRequestCommand::VerifyPhoto { photo: b"me".to_vec(), at },
+            ShareRequestCommand::VerifyPhoto { assertion: "me".into(), at },
             ShareRequestCommand::Confirm { code: "123456".into(), at },
             ShareRequestCommand::Send { at },
             ShareRequestCommand::Decline { at },
@@ -1024,7 +1067,7 @@ mod tests {
     async fn a_parent_with_two_children_must_choose_which_birth_certificate() {
         let wanted = vec![DocumentType::InternalPassport, DocumentType::BirthCertificate];
         framework(parent_documents())
-            .given(vec![opened(wanted.clone()), ShareRequestEvent::PhotoVerified { at: t(1) }])
+            .given(vec![opened(wanted.clone()), ShareRequestEvent::PhotoVerified { at: t(1), assertion_id: Some("me".into()) }])
             .when_async(ShareRequestCommand::Confirm { code: "123456".into(), at: t(2) })
             .await
             .then_expect_error(ShareRequestError::ChoiceIncomplete(vec![DocumentType::BirthCertificate]));
@@ -1076,7 +1119,7 @@ mod tests {
         let mut given = vec![
             opened(wanted),
             ShareRequestEvent::DocumentsChosen { choices: vec![choice] },
-            ShareRequestEvent::PhotoVerified { at: t(1) },
+            ShareRequestEvent::PhotoVerified { at: t(1), assertion_id: Some("me".into()) },
         ];
         given.push(ShareRequestEvent::ConsentSigned { statement: "{}".into(), signature_base64: "AA==".into(), signed_at: t(2) });
         let events =
@@ -1096,18 +1139,27 @@ mod tests {
             .then_expect_error(ShareRequestError::PhotoNotVerified);
         framework(parent_documents())
             .given(vec![opened(passport_and_tax())])
-            .when_async(ShareRequestCommand::VerifyPhoto { photo: b"someone else".to_vec(), at: t(1) })
+            .when_async(ShareRequestCommand::VerifyPhoto { assertion: "someone else".into(), at: t(1) })
             .await
-            .then_expect_error(ShareRequestError::PhotoRejected);
+            .then_expect_error(ShareRequestError::PhotoRefused(PhotoRefusal::NoMatch));
     }
 
     #[tokio::test]
     async fn a_matching_live_photo_verifies_the_citizen() {
         framework(parent_documents())
             .given(vec![opened(passport_and_tax())])
-            .when_async(ShareRequestCommand::VerifyPhoto { photo: b"me".to_vec(), at: t(1) })
+            .when_async(ShareRequestCommand::VerifyPhoto { assertion: "me".into(), at: t(1) })
             .await
-            .then_expect_events(vec![ShareRequestEvent::PhotoVerified { at: t(1) }]);
+            .then_expect_events(vec![ShareRequestEvent::PhotoVerified { at: t(1), assertion_id: Some("me".into()) }]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_assertion_leaves_the_request_unverified() {
+        framework(parent_documents())
+            .given(vec![opened(passport_and_tax())])
+            .when_async(ShareRequestCommand::VerifyPhoto { assertion: String::new(), at: t(1) })
+            .await
+            .then_expect_error(ShareRequestError::PhotoRefused(PhotoRefusal::Missing));
     }
 
     #[tokio::test]
@@ -1115,7 +1167,7 @@ mod tests {
         for given in [consented()[..2].to_vec(), consented()] {
             framework(parent_documents())
                 .given(given)
-                .when_async(ShareRequestCommand::VerifyPhoto { photo: b"me".to_vec(), at: t(2) })
+                .when_async(ShareRequestCommand::VerifyPhoto { assertion: "me".into(), at: t(2) })
                 .await
                 .then_expect_error(ShareRequestError::PhotoAlreadyVerified);
         }
@@ -1125,7 +1177,7 @@ mod tests {
     async fn no_verification_while_the_photo_service_does_not_answer() {
         photo_unavailable("сервіс не відповідає")
             .given(vec![opened(passport_and_tax())])
-            .when_async(ShareRequestCommand::VerifyPhoto { photo: b"me".to_vec(), at: t(1) })
+            .when_async(ShareRequestCommand::VerifyPhoto { assertion: "me".into(), at: t(1) })
             .await
             .then_expect_error(ShareRequestError::PhotoUnavailable("сервіс не відповідає".into()));
     }

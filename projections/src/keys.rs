@@ -35,10 +35,12 @@ pub enum KeyPurpose {
     /// The AES-256-GCM key that wraps the citizens' Diia.Signature keys at rest. It has no
     /// generation flag: a new one could not unwrap the keys already held.
     SignatureKeyWrapping,
+    /// The seed of the development liveness provider's Ed25519 key (a real provider has its own).
+    DevLivenessProvider,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 8] = [
+    pub const ALL: [KeyPurpose; 9] = [
         Self::Sessions,
         Self::QrTokens,
         Self::QrShortCodes,
@@ -47,6 +49,7 @@ impl KeyPurpose {
         Self::AuditLog,
         Self::AuditCitizenIndex,
         Self::SignatureKeyWrapping,
+        Self::DevLivenessProvider,
     ];
 
     fn label(self) -> &'static str {
@@ -59,6 +62,7 @@ impl KeyPurpose {
             Self::AuditLog => "audit-log",
             Self::AuditCitizenIndex => "audit-citizen-index",
             Self::SignatureKeyWrapping => "signature-key-wrapping",
+            Self::DevLivenessProvider => "dev-liveness-provider",
         }
     }
 }
@@ -89,7 +93,7 @@ impl KeyGenerations {
             KeyPurpose::MailboxCodes => self.mailbox_codes,
             KeyPurpose::SearchCursors => self.search_cursors,
             KeyPurpose::AuditLog => self.audit_log,
-            KeyPurpose::AuditCitizenIndex | KeyPurpose::SignatureKeyWrapping => 1,
+            KeyPurpose::AuditCitizenIndex | KeyPurpose::SignatureKeyWrapping | KeyPurpose::DevLivenessProvider => 1,
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct KeyRing {
     audit_log: PurposeKey,
     audit_citizen_index: PurposeKey,
     signature_key_wrapping: PurposeKey,
+    dev_liveness_provider: PurposeKey,
 }
 
 impl KeyRing {
@@ -148,6 +153,7 @@ impl KeyRing {
             audit_log: key(KeyPurpose::AuditLog)?,
             audit_citizen_index: key(KeyPurpose::AuditCitizenIndex)?,
             signature_key_wrapping: key(KeyPurpose::SignatureKeyWrapping)?,
+            dev_liveness_provider: key(KeyPurpose::DevLivenessProvider)?,
         })
     }
 
@@ -161,6 +167,7 @@ impl KeyRing {
             KeyPurpose::AuditLog => &self.audit_log,
             KeyPurpose::AuditCitizenIndex => &self.audit_citizen_index,
             KeyPurpose::SignatureKeyWrapping => &self.signature_key_wrapping,
+            KeyPurpose::DevLivenessProvider => &self.dev_liveness_provider,
         }
     }
 }

@@ -116,9 +116,7 @@ async fn photo_verified_share(app: &TestApp, link: &str, token: &str) -> String 
     let (status, share) = app.scan(token, link).await;
     assert_eq!(status, StatusCode::CREATED, "{share}");
     let id = share["share_request_id"].as_str().unwrap().to_string();
-    let (status, body) = app
-        .post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(token), json!({"photo_base64": "c2VsZmll"}))
-        .await;
+    let (status, body) = app.verify_photo(token, &id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     id
 }

@@ -8,6 +8,7 @@ mod diia_signature;
 mod end_to_end;
 mod event_log;
 mod openapi;
+mod photo_verification;
 mod problems;
 mod projections;
 mod qr_codes;

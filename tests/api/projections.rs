@@ -232,7 +232,7 @@ async fn take(app: &TestApp, operator: &str, codes: &[String], world: &mut World
             let (token, id, citizen, stage) = world.shares[i].clone();
             let base = format!("/api/v1/citizen/share-requests/{id}");
             let (status, _) = match stage {
-                0 => app.post(&format!("{base}/photo-verification"), Some(&token), json!({"photo_base64": "c2VsZmll"})).await,
+                0 => app.verify_photo(&token, &id.to_string()).await,
                 1 => app.post(&format!("{base}/confirmation"), Some(&token), json!({"code": citizen.1})).await,
                 2 => app.post(&format!("{base}/send"), Some(&token), json!({})).await,
                 _ => return,

@@ -140,9 +140,7 @@ async fn a_driver_with_two_vehicles_chooses_which_one_is_sent() {
     assert_eq!(share["choice_needed"], json!(["vehicle-license"]), "{share}");
     assert_eq!(share["candidates"].as_array().unwrap().iter().filter(|c| c["document_type"] == "vehicle-license").count(), 2);
 
-    let (status, body) = app
-        .post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&ihor), json!({"photo_base64": "c2VsZmll"}))
-        .await;
+    let (status, body) = app.verify_photo(&ihor, &id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/confirmation"), Some(&ihor), json!({"code": code})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("document-choice-incomplete")), "{body}");
@@ -184,9 +182,7 @@ async fn an_unfinished_request_expires_and_the_citizen_sees_it_refused() {
     let id = share["share_request_id"].as_str().unwrap().to_string();
     // Past the 15-minute lifetime of a request, without waiting for it.
     app.clock.advance(chrono::Duration::minutes(16));
-    let (status, body) = app
-        .post(&format!("/api/v1/citizen/share-requests/{id}/photo-verification"), Some(&citizen), json!({"photo_base64": "c2VsZmll"}))
-        .await;
+    let (status, body) = app.verify_photo(&citizen, &id).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("share-expired")), "{body}");
     assert_eq!(body["diia_code"], 12201002);
     eventually(Duration::from_secs(30), "the sweeper to expire the request", || async {

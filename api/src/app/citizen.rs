@@ -146,8 +146,16 @@ impl Engine {
         self.citizen_command(citizen, id, ShareRequestCommand::ChooseDocuments { choices, at: self.clock.now() }).await
     }
 
-    pub async fn verify_photo(&self, citizen: &Rnokpp, id: Uuid, photo: Vec<u8>) -> Result<(), EngineError> {
-        self.citizen_command(citizen, id, ShareRequestCommand::VerifyPhoto { photo, at: self.clock.now() }).await
+    /// Hands the liveness provider's assertion to the request.
+    pub async fn verify_photo(&self, citizen: &Rnokpp, id: Uuid, assertion: &str) -> Result<(), EngineError> {
+        self.citizen_command(citizen, id, ShareRequestCommand::VerifyPhoto { assertion: assertion.to_string(), at: self.clock.now() }).await
+    }
+
+    /// The development liveness provider's check of a photo for the citizen's own request: the
+    /// assertion the app would get from the real provider (the demo, and HTTP with `--dev-sign-in`).
+    pub async fn dev_liveness_check(&self, citizen: &Rnokpp, id: Uuid, photo: &[u8]) -> Result<String, EngineError> {
+        self.share_request(citizen, id).await?;
+        self.dev_liveness.check(citizen, id, photo, self.clock.now()).map_err(|e| EngineError::Unavailable(e.to_string()))
     }
 
     pub async fn confirm(&self, citizen: &Rnokpp, id: Uuid, code: &str) -> Result<(), EngineError> {

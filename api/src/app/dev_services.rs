@@ -1,5 +1,5 @@
 //! Development stand-ins for what cannot run here: the state registries of citizens' documents
-//! and photo verification. Each implements the domain's trait honestly; none is
+//!; photo verification's stand-in is `liveness::DevLivenessProvider`. Each implements the domain's trait honestly; none is
 //! for production. The registry is seeded with fictional citizens who together hold every
 //! document type, with valid РНОКПП and document numbers in their real formats.
 
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 pub use diia_qr_domain::demo::{demo_citizens, DemoCitizen};
 use diia_qr_domain::documents::HeldDocument;
 use diia_qr_domain::identifiers::Rnokpp;
-use diia_qr_domain::share_request::{DocumentRegistry, PhotoVerdict, PhotoVerification, RegistryError};
+use diia_qr_domain::share_request::{DocumentRegistry, RegistryError};
 
 /// The seeded registry.
 pub struct DemoRegistry {
@@ -29,16 +29,5 @@ impl DemoRegistry {
 impl DocumentRegistry for DemoRegistry {
     async fn documents_of(&self, citizen: &Rnokpp) -> Result<Vec<HeldDocument>, RegistryError> {
         self.citizens.get(citizen).map(|c| c.documents.clone()).ok_or(RegistryError::UnknownCitizen)
-    }
-}
-
-/// Development photo verification: there is no liveness provider here. It accepts any photo
-/// except an empty one or the bytes `NO-MATCH`, which stand for a failed face match.
-pub struct DevPhotoVerification;
-
-#[async_trait]
-impl PhotoVerification for DevPhotoVerification {
-    async fn verify(&self, _: &Rnokpp, photo: &[u8]) -> Result<PhotoVerdict, String> {
-        Ok(if photo.is_empty() || photo == b"NO-MATCH" { PhotoVerdict::NoMatch } else { PhotoVerdict::Match })
     }
 }

@@ -14,6 +14,7 @@ pub mod dev_services;
 pub mod diia_signature;
 mod error;
 pub mod identity;
+pub mod liveness;
 pub mod offer;
 mod operator;
 mod partner;
@@ -97,6 +98,7 @@ pub struct Engine {
     settings: EngineSettings,
     audit: audit::AuditDesk,
     seal: Arc<dyn diia_qr_projections::seal::Seal>,
+    dev_liveness: liveness::DevLivenessProvider,
 }
 
 impl Engine {
@@ -112,6 +114,7 @@ impl Engine {
             qr_tokens: QrTokens::new(&keys, &settings.public_base_url),
             sessions: Sessions::new(&keys, clock.clone()),
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
+            dev_liveness: liveness::DevLivenessProvider::new(&keys)?,
             seal_certificates_pem: seal_certificates.to_pem()?,
             kep,
             seal_trust: diia_qr_projections::verification::SealTrust {

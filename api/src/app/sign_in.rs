@@ -283,7 +283,7 @@ impl Engine {
         self.settings.dev_sign_in
     }
 
-    fn require_dev_sign_in(&self) -> Result<(), EngineError> {
+    pub fn require_dev_sign_in(&self) -> Result<(), EngineError> {
         if self.settings.dev_sign_in {
             Ok(())
         } else {

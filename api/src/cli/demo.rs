@@ -198,7 +198,8 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
             engine.choose_documents(&c.rnokpp, id, choices).await?;
             step(&format!("  обирає документ: {}", labels.join(", ")));
         }
-        engine.verify_photo(&c.rnokpp, id, b"selfie".to_vec()).await?;
+        let assertion = engine.dev_liveness_check(&c.rnokpp, id, b"selfie").await?;
+        engine.verify_photo(&c.rnokpp, id, &assertion).await?;
         engine.confirm(&c.rnokpp, id, &c.signature_code).await?;
         engine.send(&c.rnokpp, id).await?;
         step("  фотоверифікацію пройдено, згоду підписано Дія.Підписом, копії надіслано");

@@ -138,8 +138,8 @@ pub async fn choose(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoBody {
-    /// The selfie, base64.
-    photo_base64: String,
+    /// The liveness provider's signed assertion for this request (compact JWS, EdDSA).
+    assertion: String,
 }
 
 #[utoipa::path(
@@ -149,7 +149,7 @@ pub struct PhotoBody {
     params(("id" = Uuid, Path, description = "The share request")),
     request_body = PhotoBody,
     security(("citizen" = [])),
-    responses((status = 200, description = "The photo matched", body = ShareRequestView))
+    responses((status = 200, description = "The assertion verified the citizen", body = ShareRequestView))
 )]
 pub async fn verify_photo(
     State(s): State<AppState>,
@@ -157,11 +157,43 @@ pub async fn verify_photo(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<PhotoBody>,
 ) -> ApiResult<Json<ShareRequestView>> {
+    s.engine.verify_photo(&who, id, &b.assertion).await?;
+    view(&s, &who, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessCheckBody {
+    share_request_id: Uuid,
+    /// The selfie, base64.
+    photo_base64: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LivenessAssertion {
+    assertion: String,
+}
+
+/// The development liveness provider (`--dev-sign-in` only): what the Diia app gets from the real one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dev/liveness-checks",
+    tag = "development",
+    request_body = LivenessCheckBody,
+    security(("citizen" = [])),
+    responses((status = 201, description = "The provider's signed assertion", body = LivenessAssertion))
+)]
+pub async fn dev_liveness_check(
+    State(s): State<AppState>,
+    Session(who): Citizen,
+    ApiJson(b): ApiJson<LivenessCheckBody>,
+) -> ApiResult<(StatusCode, Json<LivenessAssertion>)> {
+    s.engine.require_dev_sign_in()?;
     let photo = BASE64_STANDARD
         .decode(b.photo_base64.trim())
         .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "photo-not-base64", "фото має бути в base64"))?;
-    s.engine.verify_photo(&who, id, photo).await?;
-    view(&s, &who, id).await
+    let assertion = s.engine.dev_liveness_check(&who, b.share_request_id, &photo).await?;
+    Ok((StatusCode::CREATED, Json(LivenessAssertion { assertion })))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -101,6 +101,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/branch-email-confirmations", public::confirm_branch_email),
         route(M::POST, "/api/v1/dev/partner-sessions", operator::dev_partner_session),
         route(M::POST, "/api/v1/dev/citizen-sessions", operator::dev_citizen_session),
+        route(M::POST, "/api/v1/dev/liveness-checks", citizen::dev_liveness_check),
         route(M::POST, "/api/v1/dev/operator-sessions", operator::dev_operator_session),
         route(M::POST, "/api/v1/operator/partners/{partner_id}/suspension", operator::suspend_partner),
         route(M::DELETE, "/api/v1/operator/partners/{partner_id}/suspension", operator::reinstate_partner),

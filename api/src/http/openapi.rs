@@ -70,6 +70,7 @@ use crate::schemas::FileBytes;
         super::citizen::show,
         super::citizen::choose,
         super::citizen::verify_photo,
+        super::citizen::dev_liveness_check,
         super::citizen::confirm,
         super::citizen::send,
         super::citizen::decline,

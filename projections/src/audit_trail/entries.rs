@@ -107,8 +107,11 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(ShareRequestEvent::DocumentsChosen { choices }) => {
                 body.fact("documents", json!(choices.iter().map(|c| c.document_type.code()).collect::<Vec<_>>()));
             }
-            Ok(ShareRequestEvent::PhotoVerified { at }) => {
+            Ok(ShareRequestEvent::PhotoVerified { at, assertion_id }) => {
                 body.fact("verified_at", json!(timestamp(at)));
+                if let Some(id) = assertion_id {
+                    body.fact("liveness_assertion_id", json!(id));
+                }
             }
             Ok(ShareRequestEvent::ConsentSigned { statement, signed_at, .. }) => {
                 body.fact("statement_sha256", json!(sha256_hex(statement.as_bytes()))).fact("signed_at", json!(timestamp(signed_at)));

@@ -59,7 +59,7 @@ impl Projection for ShareTimeline {
                     opened.push(share_id, event.sequence, ShareStatus::Opened, opened_at, None);
                     continue;
                 }
-                ShareRequestEvent::PhotoVerified { at } => (ShareStatus::PhotoVerified, at, None),
+                ShareRequestEvent::PhotoVerified { at, .. } => (ShareStatus::PhotoVerified, at, None),
                 ShareRequestEvent::ConsentSigned { signed_at, .. } => (ShareStatus::Consented, signed_at, None),
                 ShareRequestEvent::Sent { sent_at, .. } => (ShareStatus::Sent, sent_at, None),
                 ShareRequestEvent::Delivered { accepted_at, message_id } => (ShareStatus::Delivered, accepted_at, Some(message_id)),
