@@ -50,6 +50,9 @@ pub struct Config {
     /// Their certificate revocation lists (PEM or DER), re-read when a file changes. Empty with
     /// `kep_trust_anchors` unset: the development PKI's CRL.
     pub kep_crls: Vec<PathBuf>,
+    /// The РНОКПП of the service's operators, whose КЕП signs them in to the operators' desk.
+    /// With `kep_trust_anchors` unset, the development PKI's test operator is added.
+    pub operators: Vec<String>,
     /// The development sign-ins answer (they trust the submitted identity).
     pub dev_sign_in: bool,
     /// The generation of each purpose's key derived from the service secret; raise one to
@@ -79,6 +82,7 @@ impl Config {
             retired_seal_certificates: None,
             kep_trust_anchors: None,
             kep_crls: Vec::new(),
+            operators: Vec::new(),
             dev_sign_in: false,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),

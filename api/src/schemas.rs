@@ -111,6 +111,12 @@ pub mod mirrors {
         /// The confirmed mailbox, or the one awaiting confirmation.
         pub email: String,
         pub email_confirmed: bool,
+        /// The current revision of the name.
+        pub name_revision: i32,
+        /// `pending` (serving, not yet reviewed), `approved` or `removed`.
+        pub moderation: String,
+        /// The operator's reason, for a removal.
+        pub moderation_reason: Option<String>,
     }
 
     /// A service as the cabinet lists it.
@@ -125,6 +131,48 @@ pub mod mirrors {
         pub qr_version: i32,
         pub qr_active: bool,
         pub active: bool,
+        /// The current revision of the names.
+        pub name_revision: i32,
+        /// `pending` (serving, not yet reviewed), `approved` or `removed`.
+        pub moderation: String,
+        /// The operator's reason, for a removal.
+        pub moderation_reason: Option<String>,
+    }
+
+    /// A name under moderation: a branch's name or a service's names, at its current revision.
+    #[derive(ToSchema)]
+    pub struct ModerationItem {
+        /// `branch` or `service`.
+        pub subject: String,
+        /// The branch's or the service's id.
+        pub subject_id: Uuid,
+        pub partner_id: Uuid,
+        pub organisation_name: Option<String>,
+        /// The branch the name belongs to, or that the service is attached to.
+        pub branch_id: Uuid,
+        pub branch_name: Option<String>,
+        /// As citizens read them: one for a branch, one or more for a service.
+        pub names: Vec<String>,
+        /// The revision a decision must name.
+        pub revision: i32,
+        /// `pending`, `approved` or `removed`.
+        pub state: String,
+        pub submitted_at: Option<DateTime<Utc>>,
+        pub decided_at: Option<DateTime<Utc>>,
+        /// The operator's reason, for a removal.
+        pub reason: Option<String>,
+    }
+
+    /// A partner as operators see it.
+    #[derive(ToSchema)]
+    pub struct PartnerOnRecord {
+        pub partner_id: Uuid,
+        pub organisation_name: String,
+        /// ЄДРПОУ, or the sole proprietor's РНОКПП.
+        pub registry_code: String,
+        /// `onboarding`, `active` or `suspended`.
+        pub status: String,
+        pub registered_at: DateTime<Utc>,
     }
 
     /// A share request as the cabinet and the citizen's history list it.

@@ -1,11 +1,13 @@
 //! Builds and runs the whole engine: database (given or embedded), migrations, keys, the command
 //! side, the log followers, the delivery worker, the expiry sweeper and the HTTP server.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::ShareRequestServices;
 use diia_qr_projections::documents::pdf::PdfBuilder;
 use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
@@ -115,7 +117,15 @@ fn kep_trust(config: &Config, pki_dir: &std::path::Path) -> Result<KepTrust, Sta
         return Err(StartupError::Config(format!("{}: немає сертифікатів надавачів КЕП", anchors_file.display())));
     }
     let revocation = RevocationLists::load(crls, anchors.clone())?;
-    Ok(KepTrust { anchors, revocation })
+    let mut operators = BTreeSet::new();
+    for code in &config.operators {
+        let rnokpp = Rnokpp::parse(code).map_err(|e| StartupError::Config(format!("РНОКПП оператора «{code}»: {e}")))?;
+        operators.insert(rnokpp.as_str().to_string());
+    }
+    if config.kep_trust_anchors.is_none() {
+        operators.insert(DevPki::test_operator_rnokpp().map_err(|e| StartupError::Config(e.to_string()))?);
+    }
+    Ok(KepTrust { anchors, revocation, operators })
 }
 
 impl ServiceKeys {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::identifiers::{EmailAddress, IdentifierError};
+use crate::moderation::{ModerationError, NameReview};
 use crate::names::{BranchName, NameError};
 use crate::partner::PartnerStatus;
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
@@ -88,6 +89,22 @@ pub enum BranchCommand {
         email: String,
         confirmation_nonce: String,
     },
+    /// The partner renames the branch: the new name serves at once and waits for moderation.
+    Rename {
+        name: String,
+        partner_status: PartnerStatus,
+    },
+    /// An operator approves the revision of the name they saw.
+    ApproveName {
+        revision: u32,
+    },
+    /// An operator removes the branch for its name: its services' QR codes stop working, and the
+    /// partner is told at `notify` (the profile's address, when it has one).
+    RemoveByModeration {
+        revision: u32,
+        reason: String,
+        notify: Option<EmailAddress>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +112,9 @@ pub enum BranchEvent {
     Created { branch_id: Uuid, partner_id: Uuid, name: BranchName, address: BranchAddress },
     EmailConfirmationRequested { email: EmailAddress, nonce: String },
     EmailConfirmed { email: EmailAddress },
+    Renamed { name: BranchName, revision: u32 },
+    NameApproved { revision: u32 },
+    RemovedByModeration { revision: u32, name: BranchName, reason: String, notified: Option<EmailAddress> },
 }
 
 impl DomainEvent for BranchEvent {
@@ -103,6 +123,9 @@ impl DomainEvent for BranchEvent {
             Self::Created { .. } => "BranchCreated",
             Self::EmailConfirmationRequested { .. } => "BranchEmailConfirmationRequested",
             Self::EmailConfirmed { .. } => "BranchEmailConfirmed",
+            Self::Renamed { .. } => "BranchRenamed",
+            Self::NameApproved { .. } => "BranchNameApproved",
+            Self::RemovedByModeration { .. } => "BranchRemovedByModeration",
         }
         .to_string()
     }
@@ -129,16 +152,24 @@ pub enum BranchError {
     WrongConfirmationCode,
     #[error("електронну пошту вже підтверджено")]
     EmailAlreadyConfirmed,
+    #[error("нова назва така сама, як чинна")]
+    NameUnchanged,
+    #[error("відділення видалено модерацією Дія.QR: створіть нове з належною назвою")]
+    RemovedByModeration,
+    #[error(transparent)]
+    Moderation(#[from] ModerationError),
 }
 
 impl RuleViolation for BranchError {
     fn kind(&self) -> RuleKind {
         match self {
             Self::NotFound => RuleKind::NotFound,
-            Self::AlreadyExists | Self::EmailAlreadyConfirmed => RuleKind::Conflict,
+            Self::RemovedByModeration => RuleKind::Gone,
+            Self::AlreadyExists | Self::EmailAlreadyConfirmed | Self::NameUnchanged => RuleKind::Conflict,
             Self::PartnerNotActive(_) | Self::Name(_) | Self::AddressFieldMissing(_) | Self::Email(_) | Self::WrongConfirmationCode => {
                 RuleKind::Invalid
             }
+            Self::Moderation(e) => e.kind(),
         }
     }
     fn code(&self) -> &'static str {
@@ -153,6 +184,9 @@ impl RuleViolation for BranchError {
             Self::Email(_) => "email-invalid",
             Self::WrongConfirmationCode => "email-confirmation-code-wrong",
             Self::EmailAlreadyConfirmed => "email-already-confirmed",
+            Self::NameUnchanged => "branch-name-unchanged",
+            Self::RemovedByModeration => "branch-removed-by-moderation",
+            Self::Moderation(e) => e.code(),
         }
     }
 }
@@ -166,6 +200,8 @@ pub struct Branch {
     email: Option<EmailAddress>,
     pending_nonce: Option<String>,
     email_confirmed: bool,
+    #[serde(default)]
+    review: NameReview,
 }
 
 impl Branch {
@@ -187,6 +223,14 @@ impl Branch {
     }
     pub fn email(&self) -> Option<&EmailAddress> {
         self.email.as_ref()
+    }
+    /// The current revision of the name and where its moderation stands.
+    pub fn review(&self) -> NameReview {
+        self.review
+    }
+    /// Removed by moderation: its services serve no one.
+    pub fn is_removed(&self) -> bool {
+        self.review.is_removed()
     }
 }
 
@@ -212,6 +256,7 @@ impl Aggregate for Branch {
                 Ok(())
             }
             _ if !self.exists() => Err(BranchError::NotFound),
+            _ if self.review.is_removed() => Err(BranchError::RemovedByModeration),
             BranchCommand::ConfirmEmail { .. } if self.email_confirmed => Err(BranchError::EmailAlreadyConfirmed),
             BranchCommand::ConfirmEmail { code } => {
                 let (Some(email), Some(nonce), Some(id)) = (&self.email, &self.pending_nonce, self.branch_id) else {
@@ -230,6 +275,29 @@ impl Aggregate for Branch {
                 sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce }, self).await;
                 Ok(())
             }
+            BranchCommand::Rename { name, partner_status } => {
+                if partner_status != PartnerStatus::Active {
+                    return Err(BranchError::PartnerNotActive(partner_status));
+                }
+                let name = BranchName::parse(&name)?;
+                if self.name.as_ref() == Some(&name) {
+                    return Err(BranchError::NameUnchanged);
+                }
+                let revision = self.review.next_revision();
+                sink.write(BranchEvent::Renamed { name, revision }, self).await;
+                Ok(())
+            }
+            BranchCommand::ApproveName { revision } => {
+                self.review.check_approval(revision)?;
+                sink.write(BranchEvent::NameApproved { revision }, self).await;
+                Ok(())
+            }
+            BranchCommand::RemoveByModeration { revision, reason, notify } => {
+                let reason = self.review.check_removal(revision, &reason)?;
+                let name = self.name.clone().ok_or(BranchError::NotFound)?;
+                sink.write(BranchEvent::RemovedByModeration { revision, name, reason, notified: notify }, self).await;
+                Ok(())
+            }
         }
     }
 
@@ -240,6 +308,7 @@ impl Aggregate for Branch {
                 self.partner_id = Some(partner_id);
                 self.name = Some(name);
                 self.address = Some(address);
+                self.review.submitted(1);
             }
             BranchEvent::EmailConfirmationRequested { email, nonce } => {
                 self.email = Some(email);
@@ -250,6 +319,12 @@ impl Aggregate for Branch {
                 self.pending_nonce = None;
                 self.email_confirmed = true;
             }
+            BranchEvent::Renamed { name, revision } => {
+                self.name = Some(name);
+                self.review.submitted(revision);
+            }
+            BranchEvent::NameApproved { .. } => self.review.approved(),
+            BranchEvent::RemovedByModeration { .. } => self.review.removed(),
         }
     }
 }
@@ -262,6 +337,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::moderation::ModerationState;
     use cqrs_es::test::TestFramework;
 
     pub struct FixedCodes;
@@ -503,6 +579,105 @@ pub(crate) mod tests {
             .when_async(change_email("new at palazzo.ua"))
             .await
             .then_expect_error(BranchError::Email(IdentifierError::Email("new at palazzo.ua".into())));
+    }
+
+    // Rename and moderation
+
+    fn rename(name: &str) -> BranchCommand {
+        BranchCommand::Rename { name: name.into(), partner_status: PartnerStatus::Active }
+    }
+    fn renamed(name: &str, revision: u32) -> BranchEvent {
+        BranchEvent::Renamed { name: BranchName::parse(name).unwrap(), revision }
+    }
+    fn removal(revision: u32, reason: &str) -> BranchCommand {
+        BranchCommand::RemoveByModeration { revision, reason: reason.into(), notify: Some(EmailAddress::parse("head@palazzo.ua").unwrap()) }
+    }
+    fn removed(revision: u32, name: &str, reason: &str) -> BranchEvent {
+        BranchEvent::RemovedByModeration {
+            revision,
+            name: BranchName::parse(name).unwrap(),
+            reason: reason.into(),
+            notified: Some(EmailAddress::parse("head@palazzo.ua").unwrap()),
+        }
+    }
+    fn state_after(events: Vec<BranchEvent>) -> Branch {
+        let mut b = Branch::default();
+        events.into_iter().for_each(|e| b.apply(e));
+        b
+    }
+
+    #[tokio::test]
+    async fn a_new_branch_name_waits_for_an_operator_as_revision_one() {
+        let b = state_after(created());
+        assert_eq!((b.review().revision(), b.review().state()), (1, ModerationState::Pending));
+        branch()
+            .given(created())
+            .when_async(BranchCommand::ApproveName { revision: 1 })
+            .await
+            .then_expect_events(vec![BranchEvent::NameApproved { revision: 1 }]);
+    }
+
+    #[tokio::test]
+    async fn a_rename_is_checked_by_the_rules_and_waits_again_as_a_new_revision() {
+        let mut approved = created();
+        approved.push(BranchEvent::NameApproved { revision: 1 });
+        branch()
+            .given(approved.clone())
+            .when_async(rename("  Готель «Палаццо Люкс» "))
+            .await
+            .then_expect_events(vec![renamed("Готель «Палаццо Люкс»", 2)]);
+        branch()
+            .given(approved.clone())
+            .when_async(rename("Дія готель"))
+            .await
+            .then_expect_error(BranchError::Name(NameError::ForbiddenBranchName("Дія готель".into())));
+        branch().given(approved.clone()).when_async(rename("Готель «Палаццо»")).await.then_expect_error(BranchError::NameUnchanged);
+        branch()
+            .given(approved)
+            .when_async(BranchCommand::Rename { name: "Готель «Нова»".into(), partner_status: PartnerStatus::Suspended })
+            .await
+            .then_expect_error(BranchError::PartnerNotActive(PartnerStatus::Suspended));
+    }
+
+    #[tokio::test]
+    async fn an_operator_cannot_approve_a_revision_that_a_rename_replaced() {
+        let mut events = created();
+        events.push(renamed("Готель «Палаццо Люкс»", 2));
+        branch()
+            .given(events.clone())
+            .when_async(BranchCommand::ApproveName { revision: 1 })
+            .await
+            .then_expect_error(BranchError::Moderation(ModerationError::StaleRevision { current: 2 }));
+        branch()
+            .given(events)
+            .when_async(removal(1, "бренд"))
+            .await
+            .then_expect_error(BranchError::Moderation(ModerationError::StaleRevision { current: 2 }));
+    }
+
+    #[tokio::test]
+    async fn a_removal_records_the_name_the_reason_and_whom_it_told() {
+        branch().given(confirmed()).when_async(removal(1, " Назва вводить в оману ")).await.then_expect_events(vec![removed(
+            1,
+            "Готель «Палаццо»",
+            "Назва вводить в оману",
+        )]);
+        branch()
+            .given(confirmed())
+            .when_async(removal(1, "  "))
+            .await
+            .then_expect_error(BranchError::Moderation(ModerationError::ReasonMissing));
+    }
+
+    #[tokio::test]
+    async fn a_removed_branch_takes_no_more_commands() {
+        let mut events = confirmed();
+        events.push(removed(1, "Готель «Палаццо»", "бренд"));
+        assert!(state_after(events.clone()).is_removed());
+        for cmd in [rename("Готель «Нова»"), change_email("new@palazzo.ua"), BranchCommand::ApproveName { revision: 1 }, removal(1, "ще")]
+        {
+            branch().given(events.clone()).when_async(cmd).await.then_expect_error(BranchError::RemovedByModeration);
+        }
     }
 
     // Stored events

@@ -7,6 +7,7 @@ pub mod branch;
 pub mod demo;
 pub mod documents;
 pub mod identifiers;
+pub mod moderation;
 pub mod names;
 pub mod partner;
 pub mod service;

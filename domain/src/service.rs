@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::documents::DocumentType;
+use crate::identifiers::EmailAddress;
+use crate::moderation::{ModerationError, NameReview};
 use crate::names::{NameError, ServiceName};
 use crate::partner::PartnerStatus;
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
@@ -29,6 +31,9 @@ pub struct BranchStanding {
     pub branch_partner_id: Option<Uuid>,
     pub email_confirmed: bool,
     pub partner_status: PartnerStatus,
+    /// The branch was removed by moderation.
+    #[serde(default)]
+    pub branch_removed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +58,22 @@ pub enum ServiceCommand {
     },
     RevokeQr,
     Deactivate,
+    /// The partner renames the service: the new names serve at once and wait for moderation.
+    Rename {
+        names: String,
+        partner_status: PartnerStatus,
+    },
+    /// An operator approves the revision of the names they saw.
+    ApproveNames {
+        revision: u32,
+    },
+    /// An operator removes the service for its names: its QR stops working, and the partner is
+    /// told at `notify` (the profile's address, when it has one).
+    RemoveByModeration {
+        revision: u32,
+        reason: String,
+        notify: Option<EmailAddress>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +97,19 @@ pub enum ServiceEvent {
         qr_version: u32,
     },
     Deactivated,
+    Renamed {
+        names: Vec<ServiceName>,
+        revision: u32,
+    },
+    NamesApproved {
+        revision: u32,
+    },
+    RemovedByModeration {
+        revision: u32,
+        names: Vec<ServiceName>,
+        reason: String,
+        notified: Option<EmailAddress>,
+    },
 }
 
 impl DomainEvent for ServiceEvent {
@@ -85,6 +119,9 @@ impl DomainEvent for ServiceEvent {
             Self::QrIssued { .. } => "ServiceQrIssued",
             Self::QrRevoked { .. } => "ServiceQrRevoked",
             Self::Deactivated => "ServiceDeactivated",
+            Self::Renamed { .. } => "ServiceRenamed",
+            Self::NamesApproved { .. } => "ServiceNamesApproved",
+            Self::RemovedByModeration { .. } => "ServiceRemovedByModeration",
         }
         .to_string()
     }
@@ -119,13 +156,23 @@ pub enum ServiceError {
     Deactivated,
     #[error("у послуги немає чинного QR-коду")]
     NoActiveQr,
+    #[error("відділення видалено модерацією Дія.QR: його послуги не працюють")]
+    BranchRemoved,
+    #[error("нові назви такі самі, як чинні")]
+    NamesUnchanged,
+    #[error("послугу видалено модерацією Дія.QR: створіть нову з належною назвою")]
+    RemovedByModeration,
+    #[error(transparent)]
+    Moderation(#[from] ModerationError),
 }
 
 impl RuleViolation for ServiceError {
     fn kind(&self) -> RuleKind {
         match self {
             Self::NotFound | Self::BranchNotFound | Self::NoActiveQr => RuleKind::NotFound,
-            Self::AlreadyExists => RuleKind::Conflict,
+            Self::AlreadyExists | Self::NamesUnchanged => RuleKind::Conflict,
+            Self::BranchRemoved | Self::RemovedByModeration => RuleKind::Gone,
+            Self::Moderation(e) => e.kind(),
             Self::PartnerNotActive(_)
             | Self::Name(_)
             | Self::NoDocuments
@@ -153,6 +200,10 @@ impl RuleViolation for ServiceError {
             Self::BranchEmailNotConfirmed => "branch-email-not-confirmed",
             Self::Deactivated => "service-deactivated",
             Self::NoActiveQr => "qr-not-issued",
+            Self::BranchRemoved => "branch-removed-by-moderation",
+            Self::NamesUnchanged => "service-names-unchanged",
+            Self::RemovedByModeration => "service-removed-by-moderation",
+            Self::Moderation(e) => e.code(),
         }
     }
 }
@@ -166,6 +217,7 @@ pub enum QrTokenProblem {
     /// The token names this service but was never issued for it.
     Forged,
     ServiceDeactivated,
+    RemovedByModeration,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,6 +233,8 @@ pub struct Service {
     current_short_code: String,
     retired_digests: Vec<(String, QrRetirement)>,
     deactivated: bool,
+    #[serde(default)]
+    review: NameReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,8 +273,16 @@ impl Service {
         &self.current_short_code
     }
 
+    /// The current revision of the names and where its moderation stands.
+    pub fn review(&self) -> NameReview {
+        self.review
+    }
+
     /// Checks a scanned token's digest against the service's current QR.
     pub fn check_qr_token(&self, token_digest: &str) -> Result<u32, QrTokenProblem> {
+        if self.review.is_removed() {
+            return Err(QrTokenProblem::RemovedByModeration);
+        }
         if self.deactivated {
             return Err(QrTokenProblem::ServiceDeactivated);
         }
@@ -237,6 +299,9 @@ impl Service {
     fn ensure_branch_may_serve(branch: &BranchStanding, partner_id: Uuid) -> Result<(), ServiceError> {
         if !branch.branch_exists || branch.branch_partner_id != Some(partner_id) {
             return Err(ServiceError::BranchNotFound);
+        }
+        if branch.branch_removed {
+            return Err(ServiceError::BranchRemoved);
         }
         if branch.partner_status != PartnerStatus::Active {
             return Err(ServiceError::PartnerNotActive(branch.partner_status));
@@ -274,6 +339,7 @@ impl Aggregate for Service {
                 ServiceEvent::Created { service_id, partner_id, branch_id, names, documents, legal_basis, retention_days }
             }
             _ if !self.exists() => return Err(ServiceError::NotFound),
+            _ if self.review.is_removed() => return Err(ServiceError::RemovedByModeration),
             _ if self.deactivated => return Err(ServiceError::Deactivated),
             ServiceCommand::IssueQr { branch, token_digest, short_code } => {
                 let partner_id = self.partner_id.ok_or(ServiceError::NotFound)?;
@@ -286,6 +352,24 @@ impl Aggregate for Service {
             ServiceCommand::RevokeQr if self.current_digest.is_none() => return Err(ServiceError::NoActiveQr),
             ServiceCommand::RevokeQr => ServiceEvent::QrRevoked { qr_version: self.qr_version },
             ServiceCommand::Deactivate => ServiceEvent::Deactivated,
+            ServiceCommand::Rename { names, partner_status } => {
+                if partner_status != PartnerStatus::Active {
+                    return Err(ServiceError::PartnerNotActive(partner_status));
+                }
+                let names = ServiceName::parse_list(&names)?;
+                if names == self.names {
+                    return Err(ServiceError::NamesUnchanged);
+                }
+                ServiceEvent::Renamed { names, revision: self.review.next_revision() }
+            }
+            ServiceCommand::ApproveNames { revision } => {
+                self.review.check_approval(revision)?;
+                ServiceEvent::NamesApproved { revision }
+            }
+            ServiceCommand::RemoveByModeration { revision, reason, notify } => {
+                let reason = self.review.check_removal(revision, &reason)?;
+                ServiceEvent::RemovedByModeration { revision, names: self.names.clone(), reason, notified: notify }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -300,6 +384,7 @@ impl Aggregate for Service {
                 self.names = names;
                 self.documents = documents;
                 self.retention_days = retention_days;
+                self.review.submitted(1);
             }
             ServiceEvent::QrIssued { qr_version, token_digest, short_code } => {
                 self.current_short_code = short_code;
@@ -314,6 +399,12 @@ impl Aggregate for Service {
                 }
             }
             ServiceEvent::Deactivated => self.deactivated = true,
+            ServiceEvent::Renamed { names, revision } => {
+                self.names = names;
+                self.review.submitted(revision);
+            }
+            ServiceEvent::NamesApproved { .. } => self.review.approved(),
+            ServiceEvent::RemovedByModeration { .. } => self.review.removed(),
         }
     }
 }
@@ -333,6 +424,7 @@ pub(crate) mod tests {
             branch_partner_id: Some(partner_id()),
             email_confirmed,
             partner_status: PartnerStatus::Active,
+            branch_removed: false,
         }
     }
     pub fn legal_basis() -> LegalBasis {
@@ -610,6 +702,83 @@ pub(crate) mod tests {
         assert_eq!(s.check_qr_token("d2"), Err(QrTokenProblem::Revoked));
         s.apply(ServiceEvent::Deactivated);
         assert_eq!(s.check_qr_token("d2"), Err(QrTokenProblem::ServiceDeactivated));
+    }
+
+    // Rename and moderation
+
+    fn rename(names: &str) -> ServiceCommand {
+        ServiceCommand::Rename { names: names.into(), partner_status: PartnerStatus::Active }
+    }
+    fn removal(revision: u32) -> ServiceCommand {
+        ServiceCommand::RemoveByModeration {
+            revision,
+            reason: "назва не показує мети".into(),
+            notify: Some(EmailAddress::parse("head@palazzo.ua").unwrap()),
+        }
+    }
+    fn removed_by_moderation() -> Vec<ServiceEvent> {
+        let mut events = with_qr();
+        events.push(ServiceEvent::RemovedByModeration {
+            revision: 1,
+            names: ServiceName::parse_list("для поселення у готель").unwrap(),
+            reason: "назва не показує мети".into(),
+            notified: Some(EmailAddress::parse("head@palazzo.ua").unwrap()),
+        });
+        events
+    }
+
+    #[tokio::test]
+    async fn renamed_services_wait_for_moderation_as_a_new_revision() {
+        service().given(with_qr()).when_async(rename("для поселення у готель, для бронювання номера")).await.then_expect_events(vec![
+            ServiceEvent::Renamed {
+                names: ServiceName::parse_list("для поселення у готель, для бронювання номера").unwrap(), revision: 2
+            },
+        ]);
+        service()
+            .given(with_qr())
+            .when_async(rename("Дія"))
+            .await
+            .then_expect_error(ServiceError::Name(NameError::ForbiddenServiceName("Дія".into())));
+        service().given(with_qr()).when_async(rename("для поселення у готель")).await.then_expect_error(ServiceError::NamesUnchanged);
+    }
+
+    #[tokio::test]
+    async fn an_operator_approves_the_revision_they_saw() {
+        service()
+            .given(with_qr())
+            .when_async(ServiceCommand::ApproveNames { revision: 1 })
+            .await
+            .then_expect_events(vec![ServiceEvent::NamesApproved { revision: 1 }]);
+        let mut renamed = with_qr();
+        renamed.push(ServiceEvent::Renamed { names: ServiceName::parse_list("для бронювання").unwrap(), revision: 2 });
+        service()
+            .given(renamed)
+            .when_async(ServiceCommand::ApproveNames { revision: 1 })
+            .await
+            .then_expect_error(ServiceError::Moderation(ModerationError::StaleRevision { current: 2 }));
+    }
+
+    #[tokio::test]
+    async fn a_removed_service_stops_its_qr_and_takes_no_more_commands() {
+        service().given(with_qr()).when_async(removal(1)).await.then_expect_events(removed_by_moderation()[2..].to_vec());
+        let mut s = Service::default();
+        removed_by_moderation().into_iter().for_each(|e| s.apply(e));
+        assert_eq!(s.check_qr_token("d1"), Err(QrTokenProblem::RemovedByModeration));
+        for cmd in [issue(standing(true), "d2"), ServiceCommand::RevokeQr, rename("для бронювання"), removal(1)] {
+            service().given(removed_by_moderation()).when_async(cmd).await.then_expect_error(ServiceError::RemovedByModeration);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_service_and_no_qr_under_a_branch_that_moderation_removed() {
+        let mut removed = standing(true);
+        removed.branch_removed = true;
+        service().given(with_qr()).when_async(issue(removed, "d2")).await.then_expect_error(ServiceError::BranchRemoved);
+        service()
+            .given_no_previous_events()
+            .when_async(create_with(|branch, _, _| branch.branch_removed = true))
+            .await
+            .then_expect_error(ServiceError::BranchRemoved);
     }
 
     // Stored events

@@ -55,6 +55,8 @@ pub enum ScanError {
     ServiceDeactivated,
     #[error("організація тимчасово не може отримувати документи через Дія.QR")]
     PartnerNotActive,
+    #[error("цей QR-код більше не діє: модерація Дія.QR видалила назву послуги чи відділення")]
+    RemovedByModeration,
     #[error("організація ще не підтвердила електронну пошту відділення, тож не може отримати копії")]
     BranchEmailNotConfirmed,
 }
@@ -63,7 +65,7 @@ impl RuleViolation for ScanError {
     fn kind(&self) -> RuleKind {
         match self {
             Self::UnknownQr => RuleKind::NotFound,
-            Self::RotatedQr | Self::RevokedQr | Self::ServiceDeactivated => RuleKind::Gone,
+            Self::RotatedQr | Self::RevokedQr | Self::ServiceDeactivated | Self::RemovedByModeration => RuleKind::Gone,
             Self::ForgedQr | Self::PartnerNotActive | Self::BranchEmailNotConfirmed => RuleKind::Invalid,
         }
     }
@@ -74,6 +76,7 @@ impl RuleViolation for ScanError {
             Self::RotatedQr => "qr-rotated",
             Self::RevokedQr => "qr-revoked",
             Self::ServiceDeactivated => "qr-service-deactivated",
+            Self::RemovedByModeration => "qr-removed-by-moderation",
             Self::PartnerNotActive => "qr-partner-not-active",
             Self::BranchEmailNotConfirmed => "qr-branch-email-not-confirmed",
         }
@@ -92,7 +95,11 @@ impl ShareSnapshot {
             QrTokenProblem::Revoked => ScanError::RevokedQr,
             QrTokenProblem::Forged => ScanError::ForgedQr,
             QrTokenProblem::ServiceDeactivated => ScanError::ServiceDeactivated,
+            QrTokenProblem::RemovedByModeration => ScanError::RemovedByModeration,
         })?;
+        if branch.is_removed() {
+            return Err(ScanError::RemovedByModeration);
+        }
         if partner.status() != PartnerStatus::Active {
             return Err(ScanError::PartnerNotActive);
         }
@@ -1580,6 +1587,26 @@ mod tests {
             expected.qr_short_code = "D1SHORT".into();
             expected
         });
+    }
+
+    #[test]
+    fn a_qr_stops_when_moderation_removes_its_service_or_its_branch() {
+        use crate::branch::{tests as b, BranchEvent};
+        use crate::partner::tests as p;
+        use crate::service::ServiceEvent;
+        let names = crate::names::ServiceName::parse_list("для поселення у готель").unwrap();
+        let service_removed = vec![ServiceEvent::RemovedByModeration { revision: 1, names, reason: "мета".into(), notified: None }];
+        assert_eq!(scan(scan_world(p::active_partner(), b::confirmed(), service_removed), "d1"), Err(ScanError::RemovedByModeration));
+        let mut branch_removed = b::confirmed();
+        branch_removed.push(BranchEvent::RemovedByModeration {
+            revision: 1,
+            name: crate::names::BranchName::parse("Готель «Палаццо»").unwrap(),
+            reason: "бренд".into(),
+            notified: None,
+        });
+        assert_eq!(scan(scan_world(p::active_partner(), branch_removed, vec![]), "d1"), Err(ScanError::RemovedByModeration));
+        let approved = vec![ServiceEvent::NamesApproved { revision: 1 }];
+        assert!(scan(scan_world(p::active_partner(), b::confirmed(), approved), "d1").is_ok(), "an approved name serves");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod delivery;
 mod diia_signature;
 mod end_to_end;
 mod event_log;
+mod moderation;
 mod openapi;
 mod photo_verification;
 mod problems;

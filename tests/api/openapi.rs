@@ -101,7 +101,7 @@ async fn the_document_is_openapi_3_1_and_names_exactly_the_routes_served() {
             assert!(operation_ids.insert(operation["operationId"].as_str().unwrap().to_string()), "{method} {path}: operationId repeats");
             let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
             // 401 exactly where a session is needed, and on the sign-in that refuses one.
-            let signs_in = path == "/api/v1/partner/sign-in";
+            let signs_in = path == "/api/v1/partner/sign-in" || path == "/api/v1/operator/sign-in";
             assert_eq!(
                 secured || signs_in,
                 operation["responses"].get("401").is_some(),

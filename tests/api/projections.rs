@@ -83,7 +83,7 @@ async fn a_view_rebuilt_while_commands_arrive_equals_one_built_as_they_came() {
             .fetch_all(&app.pool)
             .await
             .unwrap();
-    assert_eq!(indexes, ["branches_view_partner", "branches_view_pkey"]);
+    assert_eq!(indexes, ["branches_view_moderation", "branches_view_partner", "branches_view_pkey"]);
     app.shutdown().await;
 }
 

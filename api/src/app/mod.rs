@@ -15,6 +15,7 @@ pub mod diia_signature;
 mod error;
 pub mod identity;
 pub mod liveness;
+pub mod moderation;
 pub mod offer;
 mod operator;
 mod partner;

@@ -190,6 +190,25 @@ impl Engine {
         self.branches.execute(branch_id, command, &Actor::mailbox_of(branch_id), self.clock.now()).await
     }
 
+    /// Renames one of the partner's branches: the new name serves at once and waits for an operator.
+    pub async fn rename_branch(&self, who: &PartnerIdentity, branch_id: Uuid, name: &str) -> Result<(), EngineError> {
+        let branch = self.branches.load(branch_id).await?;
+        if branch.partner_id() != Some(who.partner_id()) {
+            return Err(EngineError::not_found("branch-not-found", "відділення не знайдено"));
+        }
+        let partner_status = self.partner(who).await?.status();
+        let command = BranchCommand::Rename { name: name.to_string(), partner_status };
+        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
+    /// Renames one of the partner's services: the new names serve at once and wait for an operator.
+    pub async fn rename_service(&self, who: &PartnerIdentity, service_id: Uuid, names: &str) -> Result<(), EngineError> {
+        self.own_service(who, service_id).await?;
+        let partner_status = self.partner(who).await?.status();
+        let command = ServiceCommand::Rename { names: names.to_string(), partner_status };
+        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+    }
+
     async fn branch_standing(&self, who: &PartnerIdentity, branch_id: Uuid) -> Result<BranchStanding, EngineError> {
         let partner = self.partner(who).await?;
         let branch = self.branches.load(branch_id).await?;
@@ -198,6 +217,7 @@ impl Engine {
             branch_partner_id: branch.partner_id(),
             email_confirmed: branch.confirmed_email().is_some(),
             partner_status: partner.status(),
+            branch_removed: branch.is_removed(),
         })
     }
 

@@ -4,6 +4,8 @@
 //! with `--dev-sign-in` (tests, the embedded development default).
 
 use base64::prelude::{Engine as _, BASE64_STANDARD, BASE64_URL_SAFE_NO_PAD};
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 use diia_qr_domain::identifiers::{Edrpou, IdentifierError, Rnokpp};
 use diia_qr_domain::partner::{Head, PartnerKind};
@@ -26,6 +28,38 @@ const CLOCK_SKEW_SECONDS: i64 = 120;
 pub struct KepTrust {
     pub anchors: Vec<X509>,
     pub revocation: RevocationLists,
+    /// The РНОКПП of the service's operators (configuration): their КЕП opens the operators' desk.
+    pub operators: BTreeSet<String>,
+}
+
+/// The door a КЕП challenge opens: a challenge made for one is refused at the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Partner,
+    Operator,
+}
+
+impl Audience {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Partner => "partner",
+            Self::Operator => "operator",
+        }
+    }
+    fn door(self) -> &'static str {
+        match self {
+            Self::Partner => "вхід до кабінету партнера",
+            Self::Operator => "вхід до робочого місця оператора",
+        }
+    }
+}
+
+/// An operator signed in: the session and who, as the certificate names them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OperatorSignedIn {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub full_name: String,
 }
 
 /// A challenge to sign: its id, the exact text, and until when it may be signed.
@@ -52,6 +86,7 @@ pub struct PartnerSignedIn {
 /// A challenge as it was issued.
 #[derive(sqlx::FromRow)]
 struct StoredChallenge {
+    audience: String,
     text: String,
     issued_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -205,16 +240,27 @@ impl Engine {
         Ok(())
     }
 
-    /// A one-time challenge for a КЕП sign-in, valid for five minutes. Expired challenges older
-    /// than a day are swept as new ones are made.
+    /// A one-time challenge for a partner's КЕП sign-in.
     pub async fn kep_challenge(&self) -> Result<SignInChallenge, EngineError> {
+        self.issue_challenge(Audience::Partner).await
+    }
+
+    /// A one-time challenge for an operator's КЕП sign-in.
+    pub async fn operator_kep_challenge(&self) -> Result<SignInChallenge, EngineError> {
+        self.issue_challenge(Audience::Operator).await
+    }
+
+    /// A one-time challenge for a КЕП sign-in at `audience`'s door, valid for five minutes.
+    /// Expired challenges older than a day are swept as new ones are made.
+    async fn issue_challenge(&self, audience: Audience) -> Result<SignInChallenge, EngineError> {
         let now = self.clock.now();
         let challenge_id = Uuid::new_v4();
         let mut nonce = [0u8; 32];
         openssl::rand::rand_bytes(&mut nonce).map_err(|e| EngineError::Internal(e.to_string()))?;
         let expires_at = now + Duration::minutes(CHALLENGE_MINUTES);
         let text = format!(
-            "Дія.QR: вхід до кабінету партнера\nАдреса: {}\nЗапит: {challenge_id}\nОдноразовий код: {}\nДійсний до: {}\n",
+            "Дія.QR: {}\nАдреса: {}\nЗапит: {challenge_id}\nОдноразовий код: {}\nДійсний до: {}\n",
+            audience.door(),
             self.settings.public_base_url,
             BASE64_URL_SAFE_NO_PAD.encode(nonce),
             expires_at.format("%Y-%m-%dT%H:%M:%SZ"),
@@ -223,11 +269,12 @@ impl Engine {
             .bind(now - Duration::days(1))
             .execute(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO kep_challenges (challenge_id, text, issued_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO kep_challenges (challenge_id, text, issued_at, expires_at, audience) VALUES ($1, $2, $3, $4, $5)")
             .bind(challenge_id)
             .bind(&text)
             .bind(now)
             .bind(expires_at)
+            .bind(audience.as_str())
             .execute(&self.pool)
             .await?;
         Ok(SignInChallenge { challenge_id, text, expires_at })
@@ -238,17 +285,58 @@ impl Engine {
     /// configured qualified CA, was valid and unrevoked then, may sign, and names its holder. The
     /// challenge is used up by the first sign-in that passes.
     pub async fn kep_sign_in(&self, challenge_id: Uuid, signature_base64: &str) -> Result<PartnerSignedIn, EngineError> {
+        let qualified = self.answer_challenge(Audience::Partner, challenge_id, signature_base64, |q| partner_of(q).map(|_| ())).await?;
+        let identity = partner_of(&qualified)?;
+        let partner_id = identity.partner_id();
+        let (organisation_name, head_full_name) = (identity.organisation_name.clone(), identity.head.full_name.clone());
+        let token = self.sessions.partner(identity);
+        let expires_at = self.session_expiry(&token);
+        Ok(PartnerSignedIn { token, partner_id, expires_at, organisation_name, head_full_name, head_title: qualified.title })
+    }
+
+    /// Signs an operator in, as a partner's head is signed in, but at the operators' door: the
+    /// certificate's РНОКПП must be one the configuration names as an operator's.
+    pub async fn operator_kep_sign_in(&self, challenge_id: Uuid, signature_base64: &str) -> Result<OperatorSignedIn, EngineError> {
+        let is_operator = |q: &QualifiedIdentity| {
+            if self.kep.operators.contains(&q.rnokpp) {
+                Ok(())
+            } else {
+                Err(refused("kep-not-an-operator", "власник цього сертифіката КЕП не є оператором Дія.QR"))
+            }
+        };
+        let qualified = self.answer_challenge(Audience::Operator, challenge_id, signature_base64, is_operator).await?;
+        let token = self.sessions.operator(qualified.full_name.clone());
+        let expires_at = self.session_expiry(&token);
+        Ok(OperatorSignedIn { token, expires_at, full_name: qualified.full_name })
+    }
+
+    fn session_expiry(&self, token: &str) -> DateTime<Utc> {
+        self.sessions.verify(token).ok().and_then(|s| DateTime::from_timestamp(s.expires_at(), 0)).unwrap_or_else(|| self.clock.now())
+    }
+
+    /// Checks a signed challenge of `audience` and uses it up: the signer's КЕП as
+    /// [`Engine::check_kep`] checks it, and `admit`'s say on who they are. Returns whom the
+    /// certificate names.
+    async fn answer_challenge(
+        &self,
+        audience: Audience,
+        challenge_id: Uuid,
+        signature_base64: &str,
+        admit: impl Fn(&QualifiedIdentity) -> Result<(), EngineError>,
+    ) -> Result<QualifiedIdentity, EngineError> {
         let now = self.clock.now();
         let signature = BASE64_STANDARD
             .decode(signature_base64.trim())
             .map_err(|_| EngineError::invalid("kep-signature-not-base64", "підпис має бути в base64 (DER CMS)"))?;
         let row: Option<StoredChallenge> =
-            sqlx::query_as("SELECT text, issued_at, expires_at, used_at FROM kep_challenges WHERE challenge_id = $1")
+            sqlx::query_as("SELECT audience, text, issued_at, expires_at, used_at FROM kep_challenges WHERE challenge_id = $1")
                 .bind(challenge_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        let StoredChallenge { text, issued_at, expires_at, used_at } =
-            row.ok_or_else(|| refused("kep-challenge-unknown", "такого запиту на вхід немає: отримайте новий"))?;
+        // A challenge made for the other door is as unknown here as one never made.
+        let StoredChallenge { text, issued_at, expires_at, used_at, .. } = row
+            .filter(|c| c.audience == audience.as_str())
+            .ok_or_else(|| refused("kep-challenge-unknown", "такого запиту на вхід немає: отримайте новий"))?;
         if used_at.is_some() {
             return Err(refused("kep-challenge-used", "цей запит на вхід уже використано: отримайте новий"));
         }
@@ -260,7 +348,7 @@ impl Engine {
         // another time is not this sign-in's.
         let window = (issued_at - Duration::seconds(CLOCK_SKEW_SECONDS), expires_at);
         let qualified = self.check_kep(&signature, text.as_bytes(), window, now).map_err(KepRefusal::signing_in)?.identity;
-        let identity = partner_of(&qualified)?;
+        admit(&qualified)?;
 
         let consumed =
             sqlx::query("UPDATE kep_challenges SET used_at = $2 WHERE challenge_id = $1 AND used_at IS NULL AND expires_at >= $2")
@@ -271,11 +359,7 @@ impl Engine {
         if consumed.rows_affected() != 1 {
             return Err(refused("kep-challenge-used", "цей запит на вхід уже використано: отримайте новий"));
         }
-        let partner_id = identity.partner_id();
-        let (organisation_name, head_full_name) = (identity.organisation_name.clone(), identity.head.full_name.clone());
-        let token = self.sessions.partner(identity);
-        let expires_at = self.sessions.verify(&token).ok().and_then(|s| DateTime::from_timestamp(s.expires_at(), 0)).unwrap_or(now);
-        Ok(PartnerSignedIn { token, partner_id, expires_at, organisation_name, head_full_name, head_title: qualified.title })
+        Ok(qualified)
     }
 
     /// Whether the development sign-ins answer (`--dev-sign-in`).

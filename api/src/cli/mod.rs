@@ -145,6 +145,10 @@ struct SignInArgs {
     /// when the file changes, so a scheduled download needs no restart.
     #[arg(long, env = "DIIA_QR_KEP_CRL", value_delimiter = ',')]
     kep_crl: Vec<PathBuf>,
+    /// The РНОКПП of an operator of the service (repeat, or separate with commas): their КЕП
+    /// opens the operators' desk. With the development PKI its test operator is one anyway.
+    #[arg(long = "operator-rnokpp", env = "DIIA_QR_OPERATORS", value_delimiter = ',')]
+    operators: Vec<String>,
     /// Turns on the development sign-ins (POST /api/v1/dev/*-sessions), which trust the
     /// submitted identity. Never in a deployment.
     #[arg(long, env = "DIIA_QR_DEV_SIGN_IN")]
@@ -267,6 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             (config.seal, config.retired_seal_certificates) = seal.source();
             config.kep_trust_anchors = sign_in.kep_trust_anchors;
             config.kep_crls = sign_in.kep_crl;
+            config.operators = sign_in.operators;
             config.dev_sign_in = sign_in.dev_sign_in;
             config.key_generations = keys.into();
             config.delivery_max_attempts = delivery.delivery_max_attempts;

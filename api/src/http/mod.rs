@@ -8,6 +8,7 @@ mod audit;
 mod cabinet;
 mod citizen;
 pub mod extract;
+mod moderation;
 pub mod openapi;
 mod operator;
 mod partner;
@@ -72,10 +73,12 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/partner/branches", partner::create_branch),
         route(M::GET, "/api/v1/partner/branches/{branch_id}", cabinet::branch_details),
         route(M::PUT, "/api/v1/partner/branches/{branch_id}/email", partner::change_branch_email),
+        route(M::PUT, "/api/v1/partner/branches/{branch_id}/name", partner::rename_branch),
         route(M::GET, "/api/v1/partner/services", partner::services),
         route(M::POST, "/api/v1/partner/services", partner::create_service),
         route(M::GET, "/api/v1/partner/services/{service_id}", cabinet::service_details),
         route(M::DELETE, "/api/v1/partner/services/{service_id}", partner::deactivate_service),
+        route(M::PUT, "/api/v1/partner/services/{service_id}/names", partner::rename_service),
         route(M::GET, "/api/v1/partner/services/{service_id}/qr", partner::current_qr),
         route(M::POST, "/api/v1/partner/services/{service_id}/qr", partner::issue_qr),
         route(M::DELETE, "/api/v1/partner/services/{service_id}/qr", partner::revoke_qr),
@@ -103,6 +106,14 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/api/v1/dev/citizen-sessions", operator::dev_citizen_session),
         route(M::POST, "/api/v1/dev/liveness-checks", citizen::dev_liveness_check),
         route(M::POST, "/api/v1/dev/operator-sessions", operator::dev_operator_session),
+        route(M::POST, "/api/v1/operator/sign-in/challenge", sign_in::operator_challenge),
+        route(M::POST, "/api/v1/operator/sign-in", sign_in::operator_sign_in),
+        route(M::GET, "/api/v1/operator/moderation", moderation::queue),
+        route(M::POST, "/api/v1/operator/moderation/branches/{branch_id}/approval", moderation::approve_branch),
+        route(M::POST, "/api/v1/operator/moderation/branches/{branch_id}/removal", moderation::remove_branch),
+        route(M::POST, "/api/v1/operator/moderation/services/{service_id}/approval", moderation::approve_service),
+        route(M::POST, "/api/v1/operator/moderation/services/{service_id}/removal", moderation::remove_service),
+        route(M::GET, "/api/v1/operator/partners", moderation::partners),
         route(M::POST, "/api/v1/operator/partners/{partner_id}/suspension", operator::suspend_partner),
         route(M::DELETE, "/api/v1/operator/partners/{partner_id}/suspension", operator::reinstate_partner),
         route(M::GET, "/api/v1/ca.pem", public::ca_pem),

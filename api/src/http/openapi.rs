@@ -32,6 +32,14 @@ use crate::schemas::FileBytes;
         super::sign_in::challenge,
         super::sign_in::sign_in,
         super::sign_in::sign_out,
+        super::sign_in::operator_challenge,
+        super::sign_in::operator_sign_in,
+        super::moderation::queue,
+        super::moderation::approve_branch,
+        super::moderation::remove_branch,
+        super::moderation::approve_service,
+        super::moderation::remove_service,
+        super::moderation::partners,
         super::operator::dev_partner_session,
         super::operator::dev_citizen_session,
         super::operator::dev_operator_session,
@@ -46,6 +54,8 @@ use crate::schemas::FileBytes;
         super::partner::branches,
         super::partner::create_branch,
         super::partner::change_branch_email,
+        super::partner::rename_branch,
+        super::partner::rename_service,
         super::partner::services,
         super::partner::create_service,
         super::partner::current_qr,
@@ -120,7 +130,10 @@ impl Modify for SignIns {
         for (name, who) in [
             ("partner", "Сесія керівника партнера: вхід КЕП (POST /api/v1/partner/sign-in/challenge, тоді POST /api/v1/partner/sign-in)."),
             ("citizen", "Сесія громадянина з Дії (POST /api/v1/dev/citizen-sessions у розробці)."),
-            ("operator", "Сесія працівника сервісу (POST /api/v1/dev/operator-sessions у розробці)."),
+            (
+                "operator",
+                "Сесія оператора сервісу: вхід з КЕП (POST /api/v1/operator/sign-in; у розробці також POST /api/v1/dev/operator-sessions).",
+            ),
         ] {
             let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(who)).build();
             components.add_security_scheme(name, SecurityScheme::Http(scheme));
@@ -267,10 +280,19 @@ mod tests {
 
     #[test]
     fn the_mirrors_have_the_fields_the_rows_serialise() {
-        use diia_qr_projections::views::cabinet::{BranchRow, ServiceRow, ShareRow};
+        use diia_qr_projections::views::cabinet::{BranchRow, ModerationRow, ServiceRow, ShareRow};
+        use diia_qr_projections::views::moderation::{ModerationItem, PartnerOnRecord};
         let now = Utc::now();
         let id = Uuid::nil();
-        let branch = BranchRow { branch_id: id, name: String::new(), address: String::new(), email: String::new(), email_confirmed: true };
+        let moderation = || ModerationRow { name_revision: 1, moderation: "pending".into(), moderation_reason: None };
+        let branch = BranchRow {
+            branch_id: id,
+            name: String::new(),
+            address: String::new(),
+            email: String::new(),
+            email_confirmed: true,
+            moderation: moderation(),
+        };
         assert_eq!(declared("BranchRow"), serialised(branch));
         let service = ServiceRow {
             service_id: id,
@@ -281,6 +303,7 @@ mod tests {
             qr_version: 1,
             qr_active: true,
             active: true,
+            moderation: moderation(),
         };
         assert_eq!(declared("ServiceRow"), serialised(service));
         let share = ShareRow {
@@ -300,6 +323,29 @@ mod tests {
             erased_reason: None,
         };
         assert_eq!(declared("ShareRow"), serialised(share));
+        let item = ModerationItem {
+            subject: "branch".into(),
+            subject_id: id,
+            partner_id: id,
+            organisation_name: None,
+            branch_id: id,
+            branch_name: None,
+            names: serde_json::json!([]),
+            revision: 1,
+            state: "pending".into(),
+            submitted_at: None,
+            decided_at: None,
+            reason: None,
+        };
+        assert_eq!(declared("ModerationItem"), serialised(item));
+        let partner = PartnerOnRecord {
+            partner_id: id,
+            organisation_name: String::new(),
+            registry_code: String::new(),
+            status: "active".into(),
+            registered_at: now,
+        };
+        assert_eq!(declared("PartnerOnRecord"), serialised(partner));
     }
 
     #[test]

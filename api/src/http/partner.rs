@@ -300,6 +300,64 @@ pub async fn change_branch_email(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct BranchNameBody {
+    /// The new name, as citizens will read it when they confirm.
+    name: String,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/partner/branches/{branch_id}/name",
+    tag = "partner",
+    params(("branch_id" = Uuid, Path, description = "The branch")),
+    request_body = BranchNameBody,
+    security(("partner" = [])),
+    responses(
+        (status = 204, description = "Renamed: the new name serves at once and waits for moderation"),
+        (status = 422, description = "The name breaks a rule (a forbidden name is quoted)", body = super::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn rename_branch(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(branch_id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<BranchNameBody>,
+) -> ApiResult<StatusCode> {
+    s.engine.rename_branch(&who, branch_id, &b.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNamesBody {
+    /// One or more purposes, separated by commas, each beginning with «для».
+    names: String,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/partner/services/{service_id}/names",
+    tag = "partner",
+    params(("service_id" = Uuid, Path, description = "The service")),
+    request_body = ServiceNamesBody,
+    security(("partner" = [])),
+    responses(
+        (status = 204, description = "Renamed: the new names serve at once and wait for moderation"),
+        (status = 422, description = "A name breaks a rule", body = super::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn rename_service(
+    State(s): State<AppState>,
+    Session(who): Partner,
+    ApiPath(service_id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ServiceNamesBody>,
+) -> ApiResult<StatusCode> {
+    s.engine.rename_service(&who, service_id, &b.names).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceBody {
     branch_id: Uuid,
     /// One or more purposes separated by commas.

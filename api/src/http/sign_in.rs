@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::extract::{bearer_token, ApiJson};
 use super::problem::ApiError;
 use super::AppState;
-use crate::app::sign_in::{PartnerSignedIn, SignInChallenge};
+use crate::app::sign_in::{OperatorSignedIn, PartnerSignedIn, SignInChallenge};
 
 #[utoipa::path(
     post,
@@ -47,6 +47,33 @@ pub async fn sign_in(
     ApiJson(b): ApiJson<KepSignInBody>,
 ) -> Result<(StatusCode, Json<PartnerSignedIn>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.engine.kep_sign_in(b.challenge_id, &b.signature_base64).await?)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/sign-in/challenge",
+    tag = "operator",
+    responses((status = 201, description = "A one-time text for an operator to sign with their КЕП within five minutes", body = SignInChallenge))
+)]
+pub async fn operator_challenge(State(s): State<AppState>) -> Result<(StatusCode, Json<SignInChallenge>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.engine.operator_kep_challenge().await?)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/sign-in",
+    tag = "operator",
+    request_body = KepSignInBody,
+    responses(
+        (status = 201, description = "Signed in as an operator: the certificate's holder is one the configuration names", body = OperatorSignedIn),
+        (status = 401, description = "Refused, with the reason: as a partner's sign-in, or the holder is not an operator (`kep-not-an-operator`)", body = super::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn operator_sign_in(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<KepSignInBody>,
+) -> Result<(StatusCode, Json<OperatorSignedIn>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.engine.operator_kep_sign_in(b.challenge_id, &b.signature_base64).await?)))
 }
 
 #[utoipa::path(

@@ -187,6 +187,18 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(BranchEvent::EmailConfirmed { email }) => {
                 body.committed("email", email.as_str());
             }
+            Ok(BranchEvent::Renamed { name, revision }) => {
+                body.fact("name", json!(name.as_str())).fact("revision", json!(revision));
+            }
+            Ok(BranchEvent::NameApproved { revision }) => {
+                body.fact("revision", json!(revision));
+            }
+            Ok(BranchEvent::RemovedByModeration { revision, name, reason, notified }) => {
+                body.fact("revision", json!(revision)).fact("name", json!(name.as_str())).fact("reason", json!(reason));
+                if let Some(email) = notified {
+                    body.committed("notified", email.as_str());
+                }
+            }
             Err(_) => undecodable(body),
         },
         "Service" => match event.decode::<ServiceEvent>() {
@@ -201,6 +213,20 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
                 body.fact("qr_version", json!(qr_version));
             }
             Ok(ServiceEvent::Deactivated) => {}
+            Ok(ServiceEvent::Renamed { names, revision }) => {
+                body.fact("names", json!(names.iter().map(|n| n.as_str()).collect::<Vec<_>>())).fact("revision", json!(revision));
+            }
+            Ok(ServiceEvent::NamesApproved { revision }) => {
+                body.fact("revision", json!(revision));
+            }
+            Ok(ServiceEvent::RemovedByModeration { revision, names, reason, notified }) => {
+                body.fact("revision", json!(revision))
+                    .fact("names", json!(names.iter().map(|n| n.as_str()).collect::<Vec<_>>()))
+                    .fact("reason", json!(reason));
+                if let Some(email) = notified {
+                    body.committed("notified", email.as_str());
+                }
+            }
             Err(_) => undecodable(body),
         },
         _ => {}

@@ -10,6 +10,7 @@
 //! diia-qr-dev-seal.pem             the service's seal (diia-qr-dev-seal.<n>.pem: retired ones)
 //! partners/<name>.pem, .key.pem    КЕП of test partners' heads: a legal entity, a sole
 //!                                  proprietor, one revoked, one expired
+//! operators/operator.pem, .key.pem the КЕП of a test operator of the service
 //! ```
 //! Keys (`*.key.pem`) are written 0600. A folder made before the intermediate CAs existed (its
 //! root issued the seal directly) is upgraded in place: the CAs are added under the same root,
@@ -95,6 +96,18 @@ pub const TEST_PARTNERS: [TestPartner; 4] = [
     },
 ];
 
+/// The test operator: a member of the service's staff, whose КЕП opens the operators' desk when
+/// the engine trusts the development PKI.
+pub const TEST_OPERATOR: TestPartner = TestPartner {
+    name: "operator",
+    organisation: Some("Дія.QR (середовище розробки)"),
+    edrpou: None,
+    surname: "Ковальчук",
+    given_name: "Ярина Степанівна",
+    rnokpp_prefix: "287654321",
+    title: Some("Модератор"),
+};
+
 /// The development PKI: a root, the qualified trust service CA (partners' КЕП, the seal), the
 /// citizens' CA (Diia.Signature).
 pub struct DevPki {
@@ -118,6 +131,7 @@ impl DevPki {
     pub(crate) const NEW_SEAL_FILE: &'static str = "diia-qr-dev-seal.pem.new";
     pub(crate) const NEW_SEAL_KEY_FILE: &'static str = "diia-qr-dev-seal.key.pem.new";
     const PARTNERS_DIR: &'static str = "partners";
+    const OPERATORS_DIR: &'static str = "operators";
 
     /// Where rotation `n` (1, 2, …) keeps the certificate it retired.
     pub(crate) fn retired_seal_file(n: u32) -> String {
@@ -128,6 +142,17 @@ impl DevPki {
     pub fn partner_files(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         let partners = dir.join(Self::PARTNERS_DIR);
         (partners.join(format!("{name}.pem")), partners.join(format!("{name}.key.pem")))
+    }
+
+    /// The certificate and key files of the test operator.
+    pub fn operator_files(dir: &Path) -> (PathBuf, PathBuf) {
+        let operators = dir.join(Self::OPERATORS_DIR);
+        (operators.join(format!("{}.pem", TEST_OPERATOR.name)), operators.join(format!("{}.key.pem", TEST_OPERATOR.name)))
+    }
+
+    /// The test operator's РНОКПП, as their certificate names it.
+    pub fn test_operator_rnokpp() -> Result<String, PkiError> {
+        Ok(Rnokpp::with_check_digit(TEST_OPERATOR.rnokpp_prefix).map_err(|e| PkiError::Invalid(e.to_string()))?.as_str().to_string())
     }
 
     /// The chain a certificate of the qualified CA is sent with: the CA, then the root.
@@ -194,12 +219,16 @@ impl DevPki {
         Ok(Authority { certificate: X509::from_pem(&read(&ca_path)?)?, key: private_key_from_pem_file(&dir.join(Self::CA_KEY_FILE))? })
     }
 
-    /// The test partners' certificates and keys, made once.
+    /// The test partners' and the test operator's certificates and keys, each made once (a
+    /// folder made before the operator existed gains theirs at the next load).
     fn make_test_partners(&self, dir: &Path) -> Result<(), PkiError> {
-        let partners = dir.join(Self::PARTNERS_DIR);
-        fs::create_dir_all(&partners).map_err(|source| PkiError::File { path: partners.clone(), source })?;
-        for partner in &TEST_PARTNERS {
-            let (cert_path, key_path) = Self::partner_files(dir, partner.name);
+        for sub in [Self::PARTNERS_DIR, Self::OPERATORS_DIR] {
+            let path = dir.join(sub);
+            fs::create_dir_all(&path).map_err(|source| PkiError::File { path: path.clone(), source })?;
+        }
+        let holders =
+            TEST_PARTNERS.iter().map(|p| (p, Self::partner_files(dir, p.name))).chain([(&TEST_OPERATOR, Self::operator_files(dir))]);
+        for (partner, (cert_path, key_path)) in holders {
             if cert_path.exists() {
                 continue;
             }
@@ -227,6 +256,12 @@ impl DevPki {
             write_public(&cert_path, &cert.to_pem()?)?;
         }
         Ok(())
+    }
+
+    /// The test operator: key and certificate.
+    pub fn test_operator(dir: &Path) -> Result<(PKey<Private>, X509), PkiError> {
+        let (cert, key) = Self::operator_files(dir);
+        Ok((private_key_from_pem_file(&key)?, X509::from_pem(&read(&cert)?)?))
     }
 
     /// A test partner's head: key and certificate.

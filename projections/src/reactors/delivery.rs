@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::mailer::{MailError, MailTransport};
-use super::outbox::MailJob;
+use super::outbox::{MailJob, RemovedSubject};
 use crate::digest::sha256_hex;
 use crate::documents::copies::{copy_id, file_stem, render_copy, CopyContext};
 use crate::documents::wording::{days_uk, kyiv_time};
@@ -260,6 +260,49 @@ fn confirmation_message(
         .map_err(|e| e.to_string())
 }
 
+/// The letter that tells a partner moderation removed a branch or a service. The subject names
+/// no partner-typed text; the body quotes the names and the operator's reason.
+fn removal_message(
+    settings: &DeliverySettings,
+    subject: RemovedSubject,
+    id: Uuid,
+    names: &[String],
+    reason: &str,
+    email: &str,
+) -> Result<Message, String> {
+    let to: Mailbox = email.parse().map_err(|e| format!("адреса отримувача: {e}"))?;
+    let quoted = names.iter().map(|n| format!("«{n}»")).collect::<Vec<_>>().join(", ");
+    let (what, consequence) = match subject {
+        RemovedSubject::Branch => {
+            ("відділення", "QR-коди всіх послуг цього відділення більше не діють, і нові послуги в ньому створити не можна")
+        }
+        RemovedSubject::Service => ("послугу", "її QR-код більше не діє: громадяни, що його зіскановують, бачать, що він недійсний"),
+    };
+    let body = format!(
+        "Добрий день!\n\nМодерація Дія.QR видалила {what} {quoted} (ідентифікатор {id}).\n\nПричина: {reason}\n\n\
+         Наслідок: {consequence}. Громадяни бачать цю назву, коли підтверджують передавання документів, тож вона має \
+         називати організацію чи мету обробки персональних даних, а не Дію. Створіть у кабінеті партнера нове \
+         {what_new} з належною назвою і роздрукуйте новий QR-код.\n",
+        what_new = if subject == RemovedSubject::Branch { "відділення" } else { "послугу" },
+    );
+    let subject_line = match subject {
+        RemovedSubject::Branch => "Дія.QR: модерація видалила відділення",
+        RemovedSubject::Service => "Дія.QR: модерація видалила послугу",
+    };
+    Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(subject_line)
+        .message_id(Some(removal_message_id(id, &settings.message_id_domain)))
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::Base64).body(body))
+        .map_err(|e| e.to_string())
+}
+
+/// One per removal: a letter re-sent after a crash keeps it, so a mailbox can drop the copy.
+pub fn removal_message_id(subject_id: Uuid, domain: &str) -> String {
+    format!("<removal-{subject_id}@{domain}>")
+}
+
 fn jitter() -> f64 {
     let mut b = [0u8; 2];
     // Falls back to no jitter if the RNG fails: never a reason to stop delivering.
@@ -312,6 +355,10 @@ impl DeliveryWorker {
                 record_issued(&self.pool, id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;
                 let message = copies_message(&self.settings, id, snapshot, &signed, *sent_at)?;
                 Ok((message, format!("share-{id}")))
+            }
+            MailJob::Removal { subject, subject_id, names, reason, email } => {
+                let message = removal_message(&self.settings, *subject, *subject_id, names, reason, email.as_str())?;
+                Ok((message, format!("removal-{subject_id}")))
             }
         }
     }

@@ -7,6 +7,7 @@ use cqrs_es::Aggregate;
 use diia_qr_domain::branch::{Branch, BranchEvent};
 use diia_qr_domain::documents::HeldDocument;
 use diia_qr_domain::identifiers::EmailAddress;
+use diia_qr_domain::service::{Service, ServiceEvent};
 use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareSnapshot};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -17,8 +18,34 @@ use crate::log::{Projection, ProjectionError, StoredEvent};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MailJob {
-    EmailConfirmation { branch_id: Uuid, branch_name: String, email: EmailAddress, nonce: String },
-    Copies { share_request_id: Uuid, snapshot: ShareSnapshot, copies: Vec<HeldDocument>, sent_at: DateTime<Utc> },
+    EmailConfirmation {
+        branch_id: Uuid,
+        branch_name: String,
+        email: EmailAddress,
+        nonce: String,
+    },
+    Copies {
+        share_request_id: Uuid,
+        snapshot: ShareSnapshot,
+        copies: Vec<HeldDocument>,
+        sent_at: DateTime<Utc>,
+    },
+    /// The partner is told that moderation removed a branch or a service, and why.
+    Removal {
+        subject: RemovedSubject,
+        subject_id: Uuid,
+        names: Vec<String>,
+        reason: String,
+        email: EmailAddress,
+    },
+}
+
+/// What moderation removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedSubject {
+    Branch,
+    Service,
 }
 
 impl MailJob {
@@ -26,11 +53,16 @@ impl MailJob {
         match self {
             Self::EmailConfirmation { .. } => "email_confirmation",
             Self::Copies { .. } => "copies",
+            Self::Removal { .. } => "removal",
         }
     }
 }
 
 pub struct MailOutbox;
+
+fn parse_id(event: &StoredEvent) -> Result<Uuid, ProjectionError> {
+    event.aggregate_id.parse().map_err(|e| ProjectionError::decode(event, serde::de::Error::custom(format!("aggregate id: {e}"))))
+}
 
 /// The first event of an aggregate: its creation, which carries the names later events omit.
 async fn first_event(conn: &mut PgConnection, event: &StoredEvent) -> Result<serde_json::Value, ProjectionError> {
@@ -55,6 +87,17 @@ impl Projection for MailOutbox {
                     let created: BranchEvent = serde_json::from_value(first_event(conn, event).await?).map_err(decode_err)?;
                     let BranchEvent::Created { branch_id, name, .. } = created else { return Ok(()) };
                     MailJob::EmailConfirmation { branch_id, branch_name: name.as_str().to_string(), email, nonce }
+                }
+                BranchEvent::RemovedByModeration { name, reason, notified: Some(email), .. } => {
+                    let names = vec![name.as_str().to_string()];
+                    MailJob::Removal { subject: RemovedSubject::Branch, subject_id: parse_id(event)?, names, reason, email }
+                }
+                _ => return Ok(()),
+            },
+            t if t == Service::TYPE => match event.decode::<ServiceEvent>().map_err(decode_err)? {
+                ServiceEvent::RemovedByModeration { names, reason, notified: Some(email), .. } => {
+                    let names = names.iter().map(|n| n.as_str().to_string()).collect();
+                    MailJob::Removal { subject: RemovedSubject::Service, subject_id: parse_id(event)?, names, reason, email }
                 }
                 _ => return Ok(()),
             },

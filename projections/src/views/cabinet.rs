@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use diia_qr_domain::branch::{Branch, BranchEvent};
+use diia_qr_domain::names::ServiceName;
 use diia_qr_domain::partner::{Partner, PartnerEvent};
 use diia_qr_domain::service::{Service, ServiceEvent};
 use diia_qr_domain::share_request::{ShareRequest, ShareRequestEvent, ShareStatus};
@@ -78,13 +79,17 @@ async fn apply_to_organisation(conn: &mut PgConnection, id: Uuid, event: &Stored
         },
         t if t == Branch::TYPE => match event.decode::<BranchEvent>().map_err(decode_err)? {
             BranchEvent::Created { partner_id, name, address, .. } => {
-                sqlx::query("INSERT INTO branches_view VALUES ($1, $2, $3, $4, '', false) ON CONFLICT DO NOTHING")
-                    .bind(id)
-                    .bind(partner_id)
-                    .bind(name.as_str())
-                    .bind(address.one_line())
-                    .execute(conn)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO branches_view (branch_id, partner_id, name, address, email, email_confirmed, name_submitted_at)
+                         VALUES ($1, $2, $3, $4, '', false, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(partner_id)
+                .bind(name.as_str())
+                .bind(address.one_line())
+                .bind(event.recorded_at)
+                .execute(conn)
+                .await?;
             }
             BranchEvent::EmailConfirmationRequested { email, .. } => {
                 sqlx::query("UPDATE branches_view SET email = $2, email_confirmed = false WHERE branch_id = $1")
@@ -96,19 +101,28 @@ async fn apply_to_organisation(conn: &mut PgConnection, id: Uuid, event: &Stored
             BranchEvent::EmailConfirmed { .. } => {
                 sqlx::query("UPDATE branches_view SET email_confirmed = true WHERE branch_id = $1").bind(id).execute(conn).await?;
             }
+            BranchEvent::Renamed { name, revision } => {
+                let name = serde_json::Value::String(name.as_str().to_string());
+                renamed(conn, "branches_view", "branch_id", "name = $2::jsonb #>> '{}'", id, &name, revision, event).await?;
+            }
+            BranchEvent::NameApproved { .. } => moderated(conn, "branches_view", "branch_id", id, "approved", None, event).await?,
+            BranchEvent::RemovedByModeration { reason, .. } => {
+                moderated(conn, "branches_view", "branch_id", id, "removed", Some(&reason), event).await?;
+            }
         },
         t if t == Service::TYPE => match event.decode::<ServiceEvent>().map_err(decode_err)? {
             ServiceEvent::Created { partner_id, branch_id, names, documents, retention_days, .. } => {
                 sqlx::query(
-                    "INSERT INTO services_view (service_id, partner_id, branch_id, names, documents, retention_days)
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    "INSERT INTO services_view (service_id, partner_id, branch_id, names, documents, retention_days, name_submitted_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
                 .bind(id)
                 .bind(partner_id)
                 .bind(branch_id)
-                .bind(serde_json::to_value(names.iter().map(|n| n.as_str()).collect::<Vec<_>>()).unwrap_or_default())
+                .bind(names_json(&names))
                 .bind(serde_json::to_value(documents).unwrap_or_default())
                 .bind(retention_days as i32)
+                .bind(event.recorded_at)
                 .execute(conn)
                 .await?;
             }
@@ -136,9 +150,71 @@ async fn apply_to_organisation(conn: &mut PgConnection, id: Uuid, event: &Stored
                     .execute(conn)
                     .await?;
             }
+            ServiceEvent::Renamed { names, revision } => {
+                renamed(conn, "services_view", "service_id", "names = $2::jsonb", id, &names_json(&names), revision, event).await?;
+            }
+            ServiceEvent::NamesApproved { .. } => moderated(conn, "services_view", "service_id", id, "approved", None, event).await?,
+            ServiceEvent::RemovedByModeration { reason, .. } => {
+                moderated(conn, "services_view", "service_id", id, "removed", Some(&reason), event).await?;
+                sqlx::query("UPDATE services_view SET active = false, qr_active = false WHERE service_id = $1")
+                    .bind(id)
+                    .execute(conn)
+                    .await?;
+            }
         },
         _ => {}
     }
+    Ok(())
+}
+
+fn names_json(names: &[ServiceName]) -> serde_json::Value {
+    serde_json::Value::Array(names.iter().map(|n| serde_json::Value::String(n.as_str().to_string())).collect())
+}
+
+/// A new revision of a branch's name or a service's names, bound as JSON (`set_name` says how
+/// its column takes it): it waits for moderation again.
+#[allow(clippy::too_many_arguments)]
+async fn renamed(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &str,
+    set_name: &str,
+    id: Uuid,
+    name: &serde_json::Value,
+    revision: u32,
+    event: &StoredEvent,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET {set_name}, name_revision = $3, moderation = 'pending', moderation_reason = NULL,
+                name_submitted_at = $4, moderated_at = NULL
+          WHERE {key} = $1"
+    ))
+    .bind(id)
+    .bind(name)
+    .bind(revision as i32)
+    .bind(event.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An operator's decision on the current revision.
+async fn moderated(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &str,
+    id: Uuid,
+    state: &str,
+    reason: Option<&str>,
+    event: &StoredEvent,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!("UPDATE {table} SET moderation = $2, moderation_reason = $3, moderated_at = $4 WHERE {key} = $1"))
+        .bind(id)
+        .bind(state)
+        .bind(reason)
+        .bind(event.recorded_at)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -303,6 +379,19 @@ pub struct BranchRow {
     pub address: String,
     pub email: String,
     pub email_confirmed: bool,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub moderation: ModerationRow,
+}
+
+/// Where the moderation of a branch's or service's current name stands, as its partner sees it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ModerationRow {
+    pub name_revision: i32,
+    /// `pending` (serving, not yet reviewed), `approved` or `removed`.
+    pub moderation: String,
+    /// The operator's reason, for a removal.
+    pub moderation_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -315,6 +404,9 @@ pub struct ServiceRow {
     pub qr_version: i32,
     pub qr_active: bool,
     pub active: bool,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub moderation: ModerationRow,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -337,7 +429,7 @@ pub struct ShareRow {
 }
 
 pub async fn branches_of(pool: &PgPool, partner_id: Uuid) -> Result<Vec<BranchRow>, sqlx::Error> {
-    sqlx::query_as("SELECT branch_id, name, address, email, email_confirmed FROM branches_view WHERE partner_id = $1 ORDER BY name")
+    sqlx::query_as("SELECT branch_id, name, address, email, email_confirmed, name_revision, moderation, moderation_reason FROM branches_view WHERE partner_id = $1 ORDER BY name")
         .bind(partner_id)
         .fetch_all(pool)
         .await
@@ -345,7 +437,7 @@ pub async fn branches_of(pool: &PgPool, partner_id: Uuid) -> Result<Vec<BranchRo
 
 pub async fn services_of(pool: &PgPool, partner_id: Uuid) -> Result<Vec<ServiceRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT service_id, branch_id, names, documents, retention_days, qr_version, qr_active, active
+        "SELECT service_id, branch_id, names, documents, retention_days, qr_version, qr_active, active, name_revision, moderation, moderation_reason
            FROM services_view WHERE partner_id = $1 ORDER BY service_id",
     )
     .bind(partner_id)
@@ -409,7 +501,7 @@ pub async fn open_shares_expiring_by(pool: &PgPool, now: DateTime<Utc>, limit: i
 
 /// One of the partner's branches; `None` when it is not the partner's.
 pub async fn branch_of(pool: &PgPool, partner_id: Uuid, branch_id: Uuid) -> Result<Option<BranchRow>, sqlx::Error> {
-    sqlx::query_as("SELECT branch_id, name, address, email, email_confirmed FROM branches_view WHERE partner_id = $1 AND branch_id = $2")
+    sqlx::query_as("SELECT branch_id, name, address, email, email_confirmed, name_revision, moderation, moderation_reason FROM branches_view WHERE partner_id = $1 AND branch_id = $2")
         .bind(partner_id)
         .bind(branch_id)
         .fetch_optional(pool)
@@ -419,7 +511,7 @@ pub async fn branch_of(pool: &PgPool, partner_id: Uuid, branch_id: Uuid) -> Resu
 /// One of the partner's services; `None` when it is not the partner's.
 pub async fn service_of(pool: &PgPool, partner_id: Uuid, service_id: Uuid) -> Result<Option<ServiceRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT service_id, branch_id, names, documents, retention_days, qr_version, qr_active, active
+        "SELECT service_id, branch_id, names, documents, retention_days, qr_version, qr_active, active, name_revision, moderation, moderation_reason
            FROM services_view WHERE partner_id = $1 AND service_id = $2",
     )
     .bind(partner_id)

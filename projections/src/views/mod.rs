@@ -2,5 +2,6 @@
 //! transaction the follower gives it, and queried by the application layer.
 
 pub mod cabinet;
+pub mod moderation;
 pub mod overview;
 pub mod search;
