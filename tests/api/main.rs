@@ -1,6 +1,7 @@
 //! Black-box tests of the engine through its HTTP API, against a real PostgreSQL cluster.
 
 mod audit;
+mod authorization;
 mod cabinet;
 mod concurrency;
 mod delivery;
