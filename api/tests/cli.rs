@@ -206,6 +206,32 @@ fn the_demo_leaves_a_qr_verifiable_copies_and_the_ca() {
         .arg(&ca)
         .args(["--log-key", log_key.trim()]));
     assert!(verified.contains("Вивантаження цілісне") && verified.contains("4 підписів згоди перевірено"), "{verified}");
+    // Each consent beside its Diia.Signature, verifiable with the citizens' CA alone; the
+    // accession application with the partners' CA; neither CA verifies the other's signer.
+    let cms_verify = |content: &Path, signature: &Path, ca_file: &str| {
+        Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-partial_chain", "-purpose", "any", "-out", "/dev/null", "-in"])
+            .arg(signature)
+            .arg("-content")
+            .arg(content)
+            .arg("-CAfile")
+            .arg(out.join(ca_file))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    for n in 1..=4 {
+        let (statement, signature) = (out.join(format!("consent-{n}.json")), out.join(format!("consent-{n}.p7s")));
+        assert!(cms_verify(&statement, &signature, "citizens-ca.pem"), "consent {n} verifies against the citizens' CA");
+        assert!(!cms_verify(&statement, &signature, "partners-ca.pem"), "a partners' CA does not vouch for a citizen");
+        let fields: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&statement).unwrap()).unwrap();
+        assert_eq!(fields["organisation_name"], "ТОВ «Готель „Палаццо“»", "{fields}");
+        assert!(fields["share_request_id"].as_str().is_some_and(|id| stdout.contains(&format!("share-{id}"))), "{fields}");
+    }
+    let (application, application_signature) = (out.join("accession-application.pdf"), out.join("accession-application.p7s"));
+    assert!(cms_verify(&application, &application_signature, "partners-ca.pem"), "the head's КЕП verifies against the partners' CA");
+    assert!(!cms_verify(&application, &application_signature, "citizens-ca.pem"));
     let mut names: Vec<String> =
         std::fs::read_dir(&unpacked).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();

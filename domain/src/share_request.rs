@@ -581,9 +581,24 @@ pub struct ShareRequest {
     /// When the request ended: sent, declined or expired.
     ended_at: Option<DateTime<Utc>>,
     erased: Option<(DateTime<Utc>, ErasureReason)>,
+    #[serde(default)]
+    consent: Option<SignedConsent>,
+}
+
+/// The consent statement the citizen signed with Diia.Signature, and the detached CMS over its
+/// exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedConsent {
+    pub statement: String,
+    pub signature_base64: String,
+    pub signed_at: DateTime<Utc>,
 }
 
 impl ShareRequest {
+    /// The signed consent, while its personal data is kept.
+    pub fn consent(&self) -> Option<&SignedConsent> {
+        self.consent.as_ref()
+    }
     /// When and why its personal data was erased, if it was.
     pub fn erased(&self) -> Option<(DateTime<Utc>, ErasureReason)> {
         self.erased
@@ -818,7 +833,11 @@ impl Aggregate for ShareRequest {
                 }
             }
             E::PhotoVerified { .. } => self.status = ShareStatus::PhotoVerified,
-            E::ConsentSigned { .. } => self.status = ShareStatus::Consented,
+            E::ConsentSigned { statement, signature_base64, signed_at } => {
+                self.status = ShareStatus::Consented;
+                // Loaded after erasure, the statement is an empty placeholder: nothing to keep.
+                self.consent = (!statement.is_empty()).then_some(SignedConsent { statement, signature_base64, signed_at });
+            }
             E::Sent { sent_at, .. } => {
                 self.status = ShareStatus::Sent;
                 self.ended_at = Some(sent_at);
@@ -833,7 +852,10 @@ impl Aggregate for ShareRequest {
                 self.status = ShareStatus::Expired;
                 self.ended_at = Some(at);
             }
-            E::PersonalDataErased { at, reason } => self.erased = Some((at, reason)),
+            E::PersonalDataErased { at, reason } => {
+                self.erased = Some((at, reason));
+                self.consent = None;
+            }
         }
     }
 }
@@ -977,6 +999,19 @@ mod tests {
         let signature_base64 = BASE64_STANDARD.encode(statement.len().to_be_bytes());
         events.push(ShareRequestEvent::ConsentSigned { statement, signature_base64, signed_at: t(2) });
         events
+    }
+
+    #[test]
+    fn the_signed_consent_is_kept_with_the_request_until_its_data_is_erased() {
+        let mut agg = ShareRequest::default();
+        consented().into_iter().for_each(|e| agg.apply(e));
+        let ShareRequestEvent::ConsentSigned { statement, .. } = &consented()[2] else { unreachable!() };
+        assert_eq!(agg.consent().map(|c| (c.statement.as_str(), c.signed_at)), Some((statement.as_str(), t(2))));
+        agg.apply(ShareRequestEvent::PersonalDataErased { at: t(9), reason: ErasureReason::CitizenRequest });
+        assert_eq!(agg.consent(), None);
+        let mut placeholder = ShareRequest::default();
+        placeholder.apply(ShareRequestEvent::ConsentSigned { statement: String::new(), signature_base64: String::new(), signed_at: t(2) });
+        assert_eq!(placeholder.consent(), None, "an erased event's placeholder is no consent");
     }
 
     fn sent() -> Vec<ShareRequestEvent> {

@@ -1,6 +1,8 @@
 //! `diia-qr demo --out DIR`: the whole flow, partner to mailbox, against a fresh embedded
-//! instance. It prints each step and leaves in DIR the QR codes (SVG), every delivered e-mail
-//! (.eml) and the CA certificate that verifies the copies' signatures.
+//! instance. It prints each step and leaves in DIR the QR codes and posters, every delivered
+//! e-mail (.eml), the accession application the head signed with the КЕП and each consent a
+//! citizen signed with Diia.Signature (each beside its detached `.p7s`), the audit export, and
+//! the CA certificates that verify them: the root (the copies' seal), partners' and citizens'.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -201,8 +203,12 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         let assertion = engine.dev_liveness_check(&c.rnokpp, id, b"selfie").await?;
         engine.verify_photo(&c.rnokpp, id, &assertion).await?;
         engine.confirm(&c.rnokpp, id, &c.signature_code).await?;
+        let consent = engine.share_request(&c.rnokpp, id).await?.consent().cloned().context("підписана згода")?;
+        let stem = format!("consent-{}", sent.len() + 1);
+        std::fs::write(out.join(format!("{stem}.json")), &consent.statement)?;
+        std::fs::write(out.join(format!("{stem}.p7s")), BASE64_STANDARD.decode(&consent.signature_base64)?)?;
         engine.send(&c.rnokpp, id).await?;
-        step("  фотоверифікацію пройдено, згоду підписано Дія.Підписом, копії надіслано");
+        step(&format!("  фотоверифікацію пройдено, згоду підписано Дія.Підписом ({stem}.json і .p7s), копії надіслано"));
         sent.push((c.rnokpp.clone(), id));
     }
 
@@ -221,6 +227,15 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let ca: PathBuf = out.join("diia-qr-dev-ca.pem");
     std::fs::write(&ca, &app.ca_pem)?;
     step(&format!("Сертифікат ЦС для перевірки підписів: {}", ca.display()));
+    // Each issuing CA alone: with `-partial_chain` it is the anchor, so its file verifies the
+    // signatures of one kind of signer only (the root would vouch for both).
+    for (file, ca, whose) in [
+        ("partners-ca.pem", DevPki::QUALIFIED_CA_FILE, "КЕП партнерів (заява про приєднання)"),
+        ("citizens-ca.pem", DevPki::CITIZENS_CA_FILE, "Дія.Підпису громадян (згоди)"),
+    ] {
+        std::fs::copy(pki.join(ca), out.join(file))?;
+        step(&format!("Сертифікати ЦС {whose}: {}", out.join(file).display()));
+    }
     let seals: PathBuf = out.join("diia-qr-seal-certificates.pem");
     std::fs::write(&seals, engine.seal_certificates_pem())?;
     step(&format!("Сертифікати печатки сервісу (лише вони роблять копію справжньою): {}", seals.display()));
@@ -232,6 +247,10 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
         ca.display()
     );
     println!("Або так:\n  diia-qr verify COPY.pdf COPY.p7s --ca {} --seal-certificates {}", ca.display(), seals.display());
+    println!(
+        "Перевірити згоду громадянина і заяву партнера:\n  openssl cms -verify -binary -inform DER -in {dir}/consent-1.p7s -content {dir}/consent-1.json -CAfile {dir}/citizens-ca.pem -partial_chain -purpose any -out /dev/null\n  openssl cms -verify -binary -inform DER -in {dir}/accession-application.p7s -content {dir}/accession-application.pdf -CAfile {dir}/partners-ca.pem -partial_chain -purpose any -out /dev/null",
+        dir = out.display()
+    );
     println!(
         "Перевірити журнал аудиту:\n  diia-qr audit verify {} --ca {} --log-key \"$(cat {})\"",
         audit.display(),
