@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Duration, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -81,40 +82,59 @@ pub enum BranchCommand {
         email: String,
         /// Random, chosen by the caller; with the secret it determines the confirmation code.
         confirmation_nonce: String,
+        at: DateTime<Utc>,
     },
-    ConfirmEmail {
-        code: String,
-    },
-    ChangeEmail {
-        email: String,
-        confirmation_nonce: String,
-    },
+    /// The mailbox's owner types the code from the letter. `renewal_nonce` is the nonce of a new
+    /// code, used only if this guess voids the current one.
+    ConfirmEmail { code: String, renewal_nonce: String, at: DateTime<Utc> },
+    /// A new mailbox, or the same one again for a new code.
+    ChangeEmail { email: String, confirmation_nonce: String, at: DateTime<Utc> },
     /// The partner renames the branch: the new name serves at once and waits for moderation.
-    Rename {
-        name: String,
-        partner_status: PartnerStatus,
-    },
+    Rename { name: String, partner_status: PartnerStatus },
     /// An operator approves the revision of the name they saw.
-    ApproveName {
-        revision: u32,
-    },
+    ApproveName { revision: u32 },
     /// An operator removes the branch for its name: its services' QR codes stop working, and the
     /// partner is told at `notify` (the profile's address, when it has one).
-    RemoveByModeration {
-        revision: u32,
-        reason: String,
-        notify: Option<EmailAddress>,
-    },
+    RemoveByModeration { revision: u32, reason: String, notify: Option<EmailAddress> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BranchEvent {
-    Created { branch_id: Uuid, partner_id: Uuid, name: BranchName, address: BranchAddress },
-    EmailConfirmationRequested { email: EmailAddress, nonce: String },
-    EmailConfirmed { email: EmailAddress },
-    Renamed { name: BranchName, revision: u32 },
-    NameApproved { revision: u32 },
-    RemovedByModeration { revision: u32, name: BranchName, reason: String, notified: Option<EmailAddress> },
+    Created {
+        branch_id: Uuid,
+        partner_id: Uuid,
+        name: BranchName,
+        address: BranchAddress,
+    },
+    EmailConfirmationRequested {
+        email: EmailAddress,
+        nonce: String,
+        /// Absent in events recorded before codes expired: such a code never expires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_at: Option<DateTime<Utc>>,
+    },
+    EmailConfirmed {
+        email: EmailAddress,
+    },
+    /// A wrong code was typed for the current letter.
+    EmailConfirmationCodeRejected {
+        attempts_left: u32,
+    },
+    /// Too many wrong codes: the current code no longer confirms.
+    EmailConfirmationCodeVoided,
+    Renamed {
+        name: BranchName,
+        revision: u32,
+    },
+    NameApproved {
+        revision: u32,
+    },
+    RemovedByModeration {
+        revision: u32,
+        name: BranchName,
+        reason: String,
+        notified: Option<EmailAddress>,
+    },
 }
 
 impl DomainEvent for BranchEvent {
@@ -123,6 +143,8 @@ impl DomainEvent for BranchEvent {
             Self::Created { .. } => "BranchCreated",
             Self::EmailConfirmationRequested { .. } => "BranchEmailConfirmationRequested",
             Self::EmailConfirmed { .. } => "BranchEmailConfirmed",
+            Self::EmailConfirmationCodeRejected { .. } => "BranchEmailConfirmationCodeRejected",
+            Self::EmailConfirmationCodeVoided => "BranchEmailConfirmationCodeVoided",
             Self::Renamed { .. } => "BranchRenamed",
             Self::NameApproved { .. } => "BranchNameApproved",
             Self::RemovedByModeration { .. } => "BranchRemovedByModeration",
@@ -148,8 +170,14 @@ pub enum BranchError {
     AddressFieldMissing(&'static str),
     #[error(transparent)]
     Email(#[from] IdentifierError),
-    #[error("код підтвердження неправильний")]
-    WrongConfirmationCode,
+    #[error("код підтвердження неправильний; лишилося спроб: {0}")]
+    WrongConfirmationCode(u32),
+    #[error("забагато неправильних кодів: цей код анульовано, новий надіслано на пошту відділення")]
+    ConfirmationCodeVoided,
+    #[error("забагато неправильних кодів: цей код анульовано; новий лист можна отримати через добу")]
+    ConfirmationLettersExhausted,
+    #[error("строк дії коду (доба) минув: попросіть новий лист у кабінеті партнера")]
+    ConfirmationCodeExpired,
     #[error("електронну пошту вже підтверджено")]
     EmailAlreadyConfirmed,
     #[error("нова назва така сама, як чинна")]
@@ -164,11 +192,15 @@ impl RuleViolation for BranchError {
     fn kind(&self) -> RuleKind {
         match self {
             Self::NotFound => RuleKind::NotFound,
-            Self::RemovedByModeration => RuleKind::Gone,
+            Self::RemovedByModeration | Self::ConfirmationCodeExpired => RuleKind::Gone,
+            Self::ConfirmationLettersExhausted => RuleKind::RateLimited,
             Self::AlreadyExists | Self::EmailAlreadyConfirmed | Self::NameUnchanged => RuleKind::Conflict,
-            Self::PartnerNotActive(_) | Self::Name(_) | Self::AddressFieldMissing(_) | Self::Email(_) | Self::WrongConfirmationCode => {
-                RuleKind::Invalid
-            }
+            Self::PartnerNotActive(_)
+            | Self::Name(_)
+            | Self::AddressFieldMissing(_)
+            | Self::Email(_)
+            | Self::WrongConfirmationCode(_)
+            | Self::ConfirmationCodeVoided => RuleKind::Invalid,
             Self::Moderation(e) => e.kind(),
         }
     }
@@ -182,7 +214,10 @@ impl RuleViolation for BranchError {
             Self::Name(_) => "branch-name-invalid",
             Self::AddressFieldMissing(_) => "branch-address-incomplete",
             Self::Email(_) => "email-invalid",
-            Self::WrongConfirmationCode => "email-confirmation-code-wrong",
+            Self::WrongConfirmationCode(_) => "email-confirmation-code-wrong",
+            Self::ConfirmationCodeVoided => "email-confirmation-code-voided",
+            Self::ConfirmationLettersExhausted => "email-confirmation-letters-exhausted",
+            Self::ConfirmationCodeExpired => "email-confirmation-code-expired",
             Self::EmailAlreadyConfirmed => "email-already-confirmed",
             Self::NameUnchanged => "branch-name-unchanged",
             Self::RemovedByModeration => "branch-removed-by-moderation",
@@ -202,7 +237,23 @@ pub struct Branch {
     email_confirmed: bool,
     #[serde(default)]
     review: NameReview,
+    /// When the pending code was mailed (`None`: before codes expired).
+    #[serde(default)]
+    code_requested_at: Option<DateTime<Utc>>,
+    /// Wrong codes typed for the pending code.
+    #[serde(default)]
+    wrong_codes: u32,
+    /// When each confirmation letter went out, for the daily cap.
+    #[serde(default)]
+    letters_sent_at: Vec<DateTime<Utc>>,
 }
+
+/// Wrong codes a letter's code survives; the next one voids it.
+pub const MAX_WRONG_CODES: u32 = 5;
+/// How long a mailed code confirms.
+pub const CODE_LIFETIME_HOURS: i64 = 24;
+/// Confirmation letters one branch may cause in 24 hours (creation, changes, renewals).
+pub const LETTERS_PER_DAY: usize = 5;
 
 impl Branch {
     pub fn exists(&self) -> bool {
@@ -232,6 +283,17 @@ impl Branch {
     pub fn is_removed(&self) -> bool {
         self.review.is_removed()
     }
+    /// The nonce of the code now awaiting the mailbox's owner, if one does.
+    pub fn pending_code(&self) -> Option<&str> {
+        self.pending_nonce.as_deref()
+    }
+    /// How many more wrong codes the pending code survives.
+    pub fn attempts_left(&self) -> u32 {
+        MAX_WRONG_CODES.saturating_sub(self.wrong_codes)
+    }
+    fn letters_since(&self, since: DateTime<Utc>) -> usize {
+        self.letters_sent_at.iter().filter(|t| **t > since).count()
+    }
 }
 
 impl Aggregate for Branch {
@@ -244,7 +306,7 @@ impl Aggregate for Branch {
     async fn handle(&mut self, command: BranchCommand, services: &BranchServices, sink: &EventSink<Self>) -> Result<(), BranchError> {
         match command {
             BranchCommand::Create { .. } if self.exists() => Err(BranchError::AlreadyExists),
-            BranchCommand::Create { branch_id, partner_id, partner_status, name, address, email, confirmation_nonce } => {
+            BranchCommand::Create { branch_id, partner_id, partner_status, name, address, email, confirmation_nonce, at } => {
                 if partner_status != PartnerStatus::Active {
                     return Err(BranchError::PartnerNotActive(partner_status));
                 }
@@ -252,27 +314,45 @@ impl Aggregate for Branch {
                 let address = address.normalised()?;
                 let email = EmailAddress::parse(&email)?;
                 sink.write(BranchEvent::Created { branch_id, partner_id, name, address }, self).await;
-                sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce }, self).await;
+                let request = BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce, requested_at: Some(at) };
+                sink.write(request, self).await;
                 Ok(())
             }
             _ if !self.exists() => Err(BranchError::NotFound),
             _ if self.review.is_removed() => Err(BranchError::RemovedByModeration),
             BranchCommand::ConfirmEmail { .. } if self.email_confirmed => Err(BranchError::EmailAlreadyConfirmed),
-            BranchCommand::ConfirmEmail { code } => {
-                let (Some(email), Some(nonce), Some(id)) = (&self.email, &self.pending_nonce, self.branch_id) else {
-                    return Err(BranchError::WrongConfirmationCode);
+            BranchCommand::ConfirmEmail { code, renewal_nonce, at } => {
+                let (Some(email), Some(nonce), Some(id)) = (self.email.clone(), &self.pending_nonce, self.branch_id) else {
+                    return Err(BranchError::WrongConfirmationCode(0));
                 };
-                let expected = services.codes.code_for(&id.to_string(), email, nonce);
-                if !constant_time_eq(expected.trim().as_bytes(), code.trim().as_bytes()) {
-                    return Err(BranchError::WrongConfirmationCode);
+                if self.code_requested_at.is_some_and(|t| at > t + Duration::hours(CODE_LIFETIME_HOURS)) {
+                    return Err(BranchError::ConfirmationCodeExpired);
                 }
-                let email = email.clone();
-                sink.write(BranchEvent::EmailConfirmed { email }, self).await;
+                let expected = services.codes.code_for(&id.to_string(), &email, nonce);
+                if constant_time_eq(expected.trim().as_bytes(), code.trim().as_bytes()) {
+                    sink.write(BranchEvent::EmailConfirmed { email }, self).await;
+                    return Ok(());
+                }
+                // A wrong code is recorded (so the count survives everything), not refused: the
+                // caller reads the outcome from the state it leaves.
+                let attempts_left = self.attempts_left().saturating_sub(1);
+                sink.write(BranchEvent::EmailConfirmationCodeRejected { attempts_left }, self).await;
+                if attempts_left == 0 {
+                    sink.write(BranchEvent::EmailConfirmationCodeVoided, self).await;
+                    if self.letters_since(at - Duration::hours(24)) < LETTERS_PER_DAY {
+                        let renewal = BranchEvent::EmailConfirmationRequested { email, nonce: renewal_nonce, requested_at: Some(at) };
+                        sink.write(renewal, self).await;
+                    }
+                }
                 Ok(())
             }
-            BranchCommand::ChangeEmail { email, confirmation_nonce } => {
+            BranchCommand::ChangeEmail { email, confirmation_nonce, at } => {
                 let email = EmailAddress::parse(&email)?;
-                sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce }, self).await;
+                if self.letters_since(at - Duration::hours(24)) >= LETTERS_PER_DAY {
+                    return Err(BranchError::ConfirmationLettersExhausted);
+                }
+                sink.write(BranchEvent::EmailConfirmationRequested { email, nonce: confirmation_nonce, requested_at: Some(at) }, self)
+                    .await;
                 Ok(())
             }
             BranchCommand::Rename { name, partner_status } => {
@@ -310,15 +390,24 @@ impl Aggregate for Branch {
                 self.address = Some(address);
                 self.review.submitted(1);
             }
-            BranchEvent::EmailConfirmationRequested { email, nonce } => {
+            BranchEvent::EmailConfirmationRequested { email, nonce, requested_at } => {
                 self.email = Some(email);
                 self.pending_nonce = Some(nonce);
                 self.email_confirmed = false;
+                self.code_requested_at = requested_at;
+                self.wrong_codes = 0;
+                if let Some(at) = requested_at {
+                    // Only the last day's letters count; older ones are dropped as new ones come.
+                    self.letters_sent_at.retain(|t| *t > at - Duration::hours(24));
+                    self.letters_sent_at.push(at);
+                }
             }
             BranchEvent::EmailConfirmed { .. } => {
                 self.pending_nonce = None;
                 self.email_confirmed = true;
             }
+            BranchEvent::EmailConfirmationCodeRejected { .. } => self.wrong_codes += 1,
+            BranchEvent::EmailConfirmationCodeVoided => self.pending_nonce = None,
             BranchEvent::Renamed { name, revision } => {
                 self.name = Some(name);
                 self.review.submitted(revision);
@@ -347,6 +436,16 @@ pub(crate) mod tests {
         }
     }
 
+    pub fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+    }
+    fn confirm(code: &str) -> BranchCommand {
+        confirm_at(code, t0() + Duration::minutes(5))
+    }
+    fn confirm_at(code: &str, at: DateTime<Utc>) -> BranchCommand {
+        BranchCommand::ConfirmEmail { code: code.into(), renewal_nonce: "r1".into(), at }
+    }
+
     pub fn branch_id() -> Uuid {
         Uuid::from_u128(0xb1)
     }
@@ -371,6 +470,7 @@ pub(crate) mod tests {
             address: address(),
             email: "desk@palazzo.ua".into(),
             confirmation_nonce: "n1".into(),
+            at: t0(),
         }
     }
     pub fn created() -> Vec<BranchEvent> {
@@ -381,7 +481,11 @@ pub(crate) mod tests {
                 name: BranchName::parse("Готель «Палаццо»").unwrap(),
                 address: address(),
             },
-            BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("desk@palazzo.ua").unwrap(), nonce: "n1".into() },
+            BranchEvent::EmailConfirmationRequested {
+                email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+                nonce: "n1".into(),
+                requested_at: Some(t0()),
+            },
         ]
     }
     pub fn confirmed() -> Vec<BranchEvent> {
@@ -394,7 +498,7 @@ pub(crate) mod tests {
     }
 
     fn change_email(email: &str) -> BranchCommand {
-        BranchCommand::ChangeEmail { email: email.into(), confirmation_nonce: "n2".into() }
+        BranchCommand::ChangeEmail { email: email.into(), confirmation_nonce: "n2".into(), at: t0() }
     }
 
     // Create
@@ -497,47 +601,115 @@ pub(crate) mod tests {
     async fn the_mailbox_is_confirmed_only_with_the_right_code() {
         branch()
             .given(created())
-            .when_async(BranchCommand::ConfirmEmail { code: "nope".into() })
+            .when_async(confirm("nope"))
             .await
-            .then_expect_error(BranchError::WrongConfirmationCode);
-        branch()
-            .given(created())
-            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
-            .await
-            .then_expect_events(vec![confirmed()[2].clone()]);
-        branch()
-            .given(confirmed())
-            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
-            .await
-            .then_expect_error(BranchError::EmailAlreadyConfirmed);
+            .then_expect_events(vec![BranchEvent::EmailConfirmationCodeRejected { attempts_left: 4 }]);
+        branch().given(created()).when_async(confirm("15-n1")).await.then_expect_events(vec![confirmed()[2].clone()]);
+        branch().given(confirmed()).when_async(confirm("15-n1")).await.then_expect_error(BranchError::EmailAlreadyConfirmed);
     }
 
     #[tokio::test]
     async fn a_confirmation_code_typed_with_spaces_around_it_still_confirms() {
-        branch()
-            .given(created())
-            .when_async(BranchCommand::ConfirmEmail { code: " 15-n1 ".into() })
-            .await
-            .then_expect_events(vec![confirmed()[2].clone()]);
+        branch().given(created()).when_async(confirm(" 15-n1 ")).await.then_expect_events(vec![confirmed()[2].clone()]);
     }
 
     #[tokio::test]
     async fn no_code_confirms_a_mailbox_that_was_never_asked_for() {
-        branch()
-            .given(created()[..1].to_vec())
-            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
-            .await
-            .then_expect_error(BranchError::WrongConfirmationCode);
+        branch().given(created()[..1].to_vec()).when_async(confirm("15-n1")).await.then_expect_error(BranchError::WrongConfirmationCode(0));
     }
 
     #[tokio::test]
     async fn an_unknown_branch_can_neither_confirm_nor_change_its_mailbox() {
-        branch()
-            .given_no_previous_events()
-            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
-            .await
-            .then_expect_error(BranchError::NotFound);
+        branch().given_no_previous_events().when_async(confirm("15-n1")).await.then_expect_error(BranchError::NotFound);
         branch().given_no_previous_events().when_async(change_email("new@palazzo.ua")).await.then_expect_error(BranchError::NotFound);
+    }
+
+    fn after_wrong_codes(n: u32) -> Vec<BranchEvent> {
+        let mut events = created();
+        events.extend((1..=n).map(|i| BranchEvent::EmailConfirmationCodeRejected { attempts_left: MAX_WRONG_CODES - i }));
+        events
+    }
+
+    #[tokio::test]
+    async fn the_fifth_wrong_code_voids_the_code_and_mails_a_new_one_which_confirms() {
+        let renewal = BranchEvent::EmailConfirmationRequested {
+            email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+            nonce: "r1".into(),
+            requested_at: Some(t0() + Duration::minutes(5)),
+        };
+        branch().given(after_wrong_codes(4)).when_async(confirm("nope")).await.then_expect_events(vec![
+            BranchEvent::EmailConfirmationCodeRejected { attempts_left: 0 },
+            BranchEvent::EmailConfirmationCodeVoided,
+            renewal.clone(),
+        ]);
+        let mut voided = after_wrong_codes(5);
+        voided.extend([BranchEvent::EmailConfirmationCodeVoided, renewal]);
+        let b = state_after(voided.clone());
+        assert_eq!((b.pending_code(), b.attempts_left()), (Some("r1"), MAX_WRONG_CODES), "the new code has its own attempts");
+        // The right code of the voided letter no longer confirms; the new letter's does.
+        branch()
+            .given(voided.clone())
+            .when_async(confirm("15-n1"))
+            .await
+            .then_expect_events(vec![BranchEvent::EmailConfirmationCodeRejected { attempts_left: 4 }]);
+        branch()
+            .given(voided)
+            .when_async(confirm("15-r1"))
+            .await
+            .then_expect_events(vec![BranchEvent::EmailConfirmed { email: EmailAddress::parse("desk@palazzo.ua").unwrap() }]);
+    }
+
+    #[tokio::test]
+    async fn a_branch_causes_at_most_five_confirmation_letters_a_day() {
+        let mut events = created();
+        for i in 2..=5 {
+            events.push(BranchEvent::EmailConfirmationRequested {
+                email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+                nonce: format!("n{i}"),
+                requested_at: Some(t0() + Duration::minutes(i)),
+            });
+        }
+        branch()
+            .given(events.clone())
+            .when_async(change_email("new@palazzo.ua"))
+            .await
+            .then_expect_error(BranchError::ConfirmationLettersExhausted);
+        // Voided on the fifth wrong code, no new letter comes today: the guesser gets no more tries.
+        events.extend((1..=4).map(|i| BranchEvent::EmailConfirmationCodeRejected { attempts_left: MAX_WRONG_CODES - i }));
+        branch().given(events.clone()).when_async(confirm("nope")).await.then_expect_events(vec![
+            BranchEvent::EmailConfirmationCodeRejected { attempts_left: 0 },
+            BranchEvent::EmailConfirmationCodeVoided,
+        ]);
+        events.extend([BranchEvent::EmailConfirmationCodeRejected { attempts_left: 0 }, BranchEvent::EmailConfirmationCodeVoided]);
+        branch().given(events.clone()).when_async(confirm("15-n5")).await.then_expect_error(BranchError::WrongConfirmationCode(0));
+        // A day after the first letters, the partner may ask again.
+        let next_day =
+            BranchCommand::ChangeEmail { email: "desk@palazzo.ua".into(), confirmation_nonce: "n6".into(), at: t0() + Duration::hours(25) };
+        branch().given(events).when_async(next_day).await.then_expect_events(vec![BranchEvent::EmailConfirmationRequested {
+            email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+            nonce: "n6".into(),
+            requested_at: Some(t0() + Duration::hours(25)),
+        }]);
+    }
+
+    #[tokio::test]
+    async fn a_code_confirms_for_a_day_and_one_recorded_before_expiry_existed_always_does() {
+        branch()
+            .given(created())
+            .when_async(confirm_at("15-n1", t0() + Duration::hours(CODE_LIFETIME_HOURS) + Duration::seconds(1)))
+            .await
+            .then_expect_error(BranchError::ConfirmationCodeExpired);
+        let mut old = created();
+        old[1] = BranchEvent::EmailConfirmationRequested {
+            email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
+            nonce: "n1".into(),
+            requested_at: None,
+        };
+        branch()
+            .given(old)
+            .when_async(confirm_at("15-n1", t0() + Duration::days(400)))
+            .await
+            .then_expect_events(vec![BranchEvent::EmailConfirmed { email: EmailAddress::parse("desk@palazzo.ua").unwrap() }]);
     }
 
     // ChangeEmail
@@ -545,29 +717,41 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn changing_the_mailbox_needs_a_new_confirmation() {
         branch().given(confirmed()).when_async(change_email(" new@Palazzo.UA ")).await.then_expect_events(vec![
-            BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("new@palazzo.ua").unwrap(), nonce: "n2".into() },
+            BranchEvent::EmailConfirmationRequested {
+                email: EmailAddress::parse("new@palazzo.ua").unwrap(),
+                nonce: "n2".into(),
+                requested_at: Some(t0()),
+            },
         ]);
         let mut b = Branch::default();
         for e in confirmed() {
             b.apply(e);
         }
         assert!(b.confirmed_email().is_some());
-        b.apply(BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("new@palazzo.ua").unwrap(), nonce: "n2".into() });
+        b.apply(BranchEvent::EmailConfirmationRequested {
+            email: EmailAddress::parse("new@palazzo.ua").unwrap(),
+            nonce: "n2".into(),
+            requested_at: Some(t0()),
+        });
         assert_eq!(b.confirmed_email(), None);
     }
 
     #[tokio::test]
     async fn a_changed_mailbox_is_confirmed_with_its_new_code_not_the_old_one() {
         let mut changed = confirmed();
-        changed.push(BranchEvent::EmailConfirmationRequested { email: EmailAddress::parse("new@palazzo.ua").unwrap(), nonce: "n2".into() });
+        changed.push(BranchEvent::EmailConfirmationRequested {
+            email: EmailAddress::parse("new@palazzo.ua").unwrap(),
+            nonce: "n2".into(),
+            requested_at: Some(t0()),
+        });
         branch()
             .given(changed.clone())
-            .when_async(BranchCommand::ConfirmEmail { code: "15-n1".into() })
+            .when_async(confirm("15-n1"))
             .await
-            .then_expect_error(BranchError::WrongConfirmationCode);
+            .then_expect_events(vec![BranchEvent::EmailConfirmationCodeRejected { attempts_left: 4 }]);
         branch()
             .given(changed)
-            .when_async(BranchCommand::ConfirmEmail { code: "14-n2".into() })
+            .when_async(confirm("14-n2"))
             .await
             .then_expect_events(vec![BranchEvent::EmailConfirmed { email: EmailAddress::parse("new@palazzo.ua").unwrap() }]);
     }
@@ -701,11 +885,7 @@ pub(crate) mod tests {
         assert_eq!(b.name().map(BranchName::as_str), Some("Дія"));
         assert_eq!(b.email().map(EmailAddress::as_str), Some("desk@palazzo"));
         let email: EmailAddress = serde_json::from_value(serde_json::json!("desk@palazzo")).unwrap();
-        branch()
-            .given(events)
-            .when_async(BranchCommand::ConfirmEmail { code: "12-n1".into() })
-            .await
-            .then_expect_events(vec![BranchEvent::EmailConfirmed { email }]);
+        branch().given(events).when_async(confirm("12-n1")).await.then_expect_events(vec![BranchEvent::EmailConfirmed { email }]);
     }
 
     #[test]

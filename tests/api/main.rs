@@ -8,6 +8,7 @@ mod delivery;
 mod diia_signature;
 mod end_to_end;
 mod event_log;
+mod hardening;
 mod moderation;
 mod openapi;
 mod photo_verification;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use chrono::DateTime;
-use diia_qr_domain::branch::{BranchAddress, BranchCommand};
+use diia_qr_domain::branch::{BranchAddress, BranchCommand, BranchError};
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::identifiers::{EmailAddress, PhoneNumber};
 use diia_qr_domain::partner::{OfferAcceptance, Partner, PartnerCommand, PartnerError, PartnerKind, Profile, SignedApplication};
@@ -169,6 +169,7 @@ impl Engine {
             address,
             email: email.to_string(),
             confirmation_nonce: random_token(16),
+            at: self.clock.now(),
         };
         self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
         Ok(branch_id)
@@ -180,14 +181,29 @@ impl Engine {
         if branch.partner_id() != Some(who.partner_id()) {
             return Err(EngineError::not_found("branch-not-found", "відділення не знайдено"));
         }
-        let command = BranchCommand::ChangeEmail { email: email.to_string(), confirmation_nonce: random_token(16) };
+        let command = BranchCommand::ChangeEmail { email: email.to_string(), confirmation_nonce: random_token(16), at: self.clock.now() };
         self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
     }
 
     /// Confirms a branch's mailbox with the code mailed to it; whoever reads that mailbox may.
+    /// A wrong code is recorded on the branch (its fifth voids the code, and a new letter goes
+    /// out while the day's letters last), then answered from the state it left.
     pub async fn confirm_branch_email(&self, branch_id: Uuid, code: &str) -> Result<(), EngineError> {
-        let command = BranchCommand::ConfirmEmail { code: code.to_string() };
-        self.branches.execute(branch_id, command, &Actor::mailbox_of(branch_id), self.clock.now()).await
+        // Longer than any code: wrong without a look.
+        let code: String = code.chars().take(64).collect();
+        let command = BranchCommand::ConfirmEmail { code, renewal_nonce: random_token(16), at: self.clock.now() };
+        let before = self.branches.load(branch_id).await?;
+        self.branches.execute(branch_id, command, &Actor::mailbox_of(branch_id), self.clock.now()).await?;
+        let after = self.branches.load(branch_id).await?;
+        if after.confirmed_email().is_some() {
+            return Ok(());
+        }
+        let refusal = match after.pending_code() {
+            None => BranchError::ConfirmationLettersExhausted,
+            Some(nonce) if Some(nonce) != before.pending_code() => BranchError::ConfirmationCodeVoided,
+            Some(_) => BranchError::WrongConfirmationCode(after.attempts_left()),
+        };
+        Err(EngineError::rule(&refusal))
     }
 
     /// Renames one of the partner's branches: the new name serves at once and waits for an operator.

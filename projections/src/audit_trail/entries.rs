@@ -187,6 +187,10 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(BranchEvent::EmailConfirmed { email }) => {
                 body.committed("email", email.as_str());
             }
+            Ok(BranchEvent::EmailConfirmationCodeRejected { attempts_left }) => {
+                body.fact("attempts_left", json!(attempts_left));
+            }
+            Ok(BranchEvent::EmailConfirmationCodeVoided) => {}
             Ok(BranchEvent::Renamed { name, revision }) => {
                 body.fact("name", json!(name.as_str())).fact("revision", json!(revision));
             }

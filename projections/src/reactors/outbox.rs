@@ -83,7 +83,7 @@ impl Projection for MailOutbox {
         let decode_err = |e| ProjectionError::decode(event, e);
         let job = match event.aggregate_type.as_str() {
             t if t == Branch::TYPE => match event.decode::<BranchEvent>().map_err(decode_err)? {
-                BranchEvent::EmailConfirmationRequested { email, nonce } => {
+                BranchEvent::EmailConfirmationRequested { email, nonce, .. } => {
                     let created: BranchEvent = serde_json::from_value(first_event(conn, event).await?).map_err(decode_err)?;
                     let BranchEvent::Created { branch_id, name, .. } = created else { return Ok(()) };
                     MailJob::EmailConfirmation { branch_id, branch_name: name.as_str().to_string(), email, nonce }

@@ -101,6 +101,8 @@ async fn apply_to_organisation(conn: &mut PgConnection, id: Uuid, event: &Stored
             BranchEvent::EmailConfirmed { .. } => {
                 sqlx::query("UPDATE branches_view SET email_confirmed = true WHERE branch_id = $1").bind(id).execute(conn).await?;
             }
+            // A wrong code changes nothing the cabinet shows; a renewal comes as a new request.
+            BranchEvent::EmailConfirmationCodeRejected { .. } | BranchEvent::EmailConfirmationCodeVoided => {}
             BranchEvent::Renamed { name, revision } => {
                 let name = serde_json::Value::String(name.as_str().to_string());
                 renamed(conn, "branches_view", "branch_id", "name = $2::jsonb #>> '{}'", id, &name, revision, event).await?;

@@ -1,0 +1,117 @@
+//! What a security review found, each closed with a regression test that failed before its fix
+//! (issue "Hardening"; the list is `docs/security.md`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diia_qr_tests::{eventually, mail_text_body, spawn_app, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// The confirmation letters of a branch, oldest first.
+fn letters_of(app: &TestApp, branch_id: &str) -> Vec<PathBuf> {
+    let mut letters: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&app.mail_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("branch-{branch_id}"))))
+                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                .collect()
+        })
+        .unwrap_or_default();
+    letters.sort();
+    letters.into_iter().map(|(_, p)| p).collect()
+}
+
+fn code_in(letter: &std::path::Path) -> String {
+    let text = mail_text_body(letter);
+    text.split_once("Код підтвердження:").expect("a code line").1.trim_start().chars().take_while(char::is_ascii_digit).collect()
+}
+
+/// The `n`-th letter of a branch, once it arrived; its code.
+async fn nth_code(app: &TestApp, branch_id: &str, n: usize) -> String {
+    let letter = eventually(Duration::from_secs(30), &format!("letter {n} of branch {branch_id}"), || async {
+        letters_of(app, branch_id).get(n - 1).cloned()
+    })
+    .await;
+    code_in(&letter)
+}
+
+/// A code of eight digits that is not `right`.
+fn wrong_for(right: &str, i: u32) -> String {
+    let guess = format!("{:08}", (right.parse::<u32>().unwrap() + 1 + i) % 100_000_000);
+    assert_ne!(guess, right);
+    guess
+}
+
+async fn confirm(app: &TestApp, branch_id: &str, code: &str) -> (StatusCode, Value) {
+    app.post("/api/v1/branch-email-confirmations", None, json!({"branch_id": branch_id, "code": code})).await
+}
+
+#[tokio::test]
+async fn guessing_a_mailbox_code_is_stopped_and_the_owner_still_confirms() {
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (status, body) = app.create_branch(&partner, "Готель «Палаццо»", "reception@palazzo.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let branch_id = body["branch_id"].as_str().unwrap().to_string();
+    let first = nth_code(&app, &branch_id, 1).await;
+
+    // Four wrong codes are told how many tries are left; the fifth voids the code and mails a new one.
+    for i in 0..4 {
+        let (status, body) = confirm(&app, &branch_id, &wrong_for(&first, i)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email-confirmation-code-wrong")), "{body}");
+        assert!(body["detail"].as_str().unwrap().ends_with(&format!("лишилося спроб: {}", 4 - i)), "{body}");
+    }
+    let (status, body) = confirm(&app, &branch_id, &wrong_for(&first, 4)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email-confirmation-code-voided")), "{body}");
+    let second = nth_code(&app, &branch_id, 2).await;
+    let (status, body) = confirm(&app, &branch_id, &first).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email-confirmation-code-wrong")),
+        "the voided code: {body}"
+    );
+
+    // A guesser who keeps going runs out of letters for the day: 5 letters, 25 guesses at most.
+    let mut answers = Vec::new();
+    for i in 0..61 {
+        let (status, body) = confirm(&app, &branch_id, &wrong_for(&second, i)).await;
+        answers.push((status, body["code"].as_str().unwrap_or_default().to_string()));
+    }
+    let exhausted =
+        answers.iter().filter(|(s, c)| *s == StatusCode::TOO_MANY_REQUESTS && c == "email-confirmation-letters-exhausted").count();
+    assert_eq!(exhausted, 1, "the voiding guess once there are no letters left: {answers:?}");
+    let after = &answers[answers.iter().position(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS).unwrap() + 1..];
+    assert!(after.iter().all(|(s, c)| *s == StatusCode::UNPROCESSABLE_ENTITY && c == "email-confirmation-code-wrong"), "{after:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(letters_of(&app, &branch_id).len(), 5, "no more than five letters a day");
+    let last = code_in(letters_of(&app, &branch_id).last().unwrap());
+    let (status, body) = confirm(&app, &branch_id, &last).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the last letter's code was voided too: {body}");
+
+    // A day later the owner asks for a letter again and confirms with its code.
+    app.clock.advance(chrono::Duration::hours(25));
+    let token = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await; // the old session ended after 12 hours
+    let (status, body) =
+        app.put(&format!("/api/v1/partner/branches/{branch_id}/email"), &token, json!({"email": "reception@palazzo.example"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let fresh = nth_code(&app, &branch_id, 6).await;
+    let (status, body) = confirm(&app, &branch_id, &fresh).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mailbox_code_expires_after_a_day() {
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (_, body) = app.create_branch(&partner, "Готель «Палаццо»", "reception@palazzo.example").await;
+    let branch_id = body["branch_id"].as_str().unwrap().to_string();
+    let code = nth_code(&app, &branch_id, 1).await;
+    app.clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+    let (status, body) = confirm(&app, &branch_id, &code).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("email-confirmation-code-expired")), "{body}");
+    app.shutdown().await;
+}
