@@ -769,6 +769,12 @@ fn c_utf8_available() -> bool {
 
 /// The user the server runs as: `None` (this process's user) unless we are root; then the owner
 /// of an existing cluster, or the `postgres` account.
+/// Whether a cluster this process starts runs under another user: it does when we are root
+/// (PostgreSQL refuses to run as root), so the folders above its own must let that user pass.
+pub fn runs_as_another_user() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
 fn server_user(data_dir: &Path) -> Result<Option<RunAs>> {
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);

@@ -102,6 +102,23 @@ pub struct ServiceKeys {
     pub kep: KepTrust,
 }
 
+/// The data folder holds the service secret, keys and (by default) the mail: 0700. When the
+/// embedded cluster runs as another user (we are root), 0711 lets that user pass through to its
+/// own 0700 folder, still listing nothing. A looser folder is tightened, with a warning.
+fn secure_data_dir(dir: &Path, embedded_cluster: bool) -> Result<(), StartupError> {
+    use std::os::unix::fs::PermissionsExt;
+    let file_error = |source| StartupError::File { path: dir.to_path_buf(), source };
+    let wanted = if embedded_cluster && crate::embedded_pg::runs_as_another_user() { 0o711 } else { 0o700 };
+    let mode = std::fs::metadata(dir).map_err(file_error)?.permissions().mode() & 0o777;
+    if mode != wanted {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(wanted)).map_err(file_error)?;
+        if mode & !wanted != 0 {
+            tracing::warn!(folder = %dir.display(), was = format!("{mode:o}"), now = format!("{wanted:o}"), "the data folder was open to others: made private");
+        }
+    }
+    Ok(())
+}
+
 /// The КЕП trust of `config`, or the development PKI's qualified CA and its CRL.
 fn kep_trust(config: &Config, pki_dir: &std::path::Path) -> Result<KepTrust, StartupError> {
     let (anchors_file, crls) = match &config.kep_trust_anchors {
@@ -166,6 +183,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::File { path: data_dir.clone(), source })?;
+        secure_data_dir(&data_dir, config.database_url.is_none())?;
 
         let Database { pool, embedded } = Database::open(&config, false).await?;
 
@@ -222,7 +240,13 @@ impl Application {
             tasks.push(spawn_follower(pool.clone(), p, stop_rx.clone()));
         }
         let transport = match &config.mail {
-            MailConfig::Folder(dir) => MailTransport::folder(dir),
+            MailConfig::Folder(dir) => {
+                let tightened = MailTransport::secure_folder(dir).map_err(|source| StartupError::File { path: dir.clone(), source })?;
+                if tightened > 0 {
+                    tracing::warn!(folder = %dir.display(), tightened, "the mail folder was readable by others: made private (0700, letters 0600)");
+                }
+                MailTransport::folder(dir)
+            }
             MailConfig::Smtp(url) => MailTransport::smtp(url, Duration::from_secs(config.smtp_timeout_secs))?,
         };
         let from = config.mail_from.parse().map_err(|e| StartupError::Config(format!("адреса відправника «{}»: {e}", config.mail_from)))?;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diia_qr_tests::{eventually, mail_text_body, spawn_app, TestApp};
+use diia_qr_tests::{eventually, mail_text_body, spawn_app, spawn_app_with, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -113,5 +113,36 @@ async fn a_mailbox_code_expires_after_a_day() {
     app.clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
     let (status, body) = confirm(&app, &branch_id, &code).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("email-confirmation-code-expired")), "{body}");
+    app.shutdown().await;
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn the_data_and_mail_folders_are_private_and_a_loose_one_is_tightened_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app_with(|config| {
+        // As an older version left them: world-readable folder and letter.
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let outbox = config.data_dir.join("outbox");
+        std::fs::create_dir_all(&outbox).unwrap();
+        std::fs::set_permissions(&outbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(outbox.join("share-old.eml"), "a citizen's passport").unwrap();
+        std::fs::set_permissions(outbox.join("share-old.eml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    })
+    .await;
+    assert_eq!(mode_of(&app.data_dir), 0o700);
+    assert_eq!(mode_of(&app.mail_dir), 0o700);
+    assert_eq!(mode_of(&app.mail_dir.join("share-old.eml")), 0o600);
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (_, body) = app.create_branch(&partner, "Готель «Палаццо»", "reception@palazzo.example").await;
+    let branch_id = body["branch_id"].as_str().unwrap().to_string();
+    nth_code(&app, &branch_id, 1).await;
+    for letter in letters_of(&app, &branch_id) {
+        assert_eq!(mode_of(&letter), 0o600, "{}", letter.display());
+    }
     app.shutdown().await;
 }

@@ -43,15 +43,50 @@ impl MailTransport {
         Self::Folder(path.to_path_buf())
     }
 
+    /// Makes a mail folder private: the folder 0700 (created so if missing), every file in it
+    /// 0600 — letters carry citizens' documents. Returns how many modes it had to tighten.
+    pub fn secure_folder(dir: &Path) -> std::io::Result<usize> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        let mut tightened = 0;
+        let mut tighten = |path: &Path, mode: u32| -> std::io::Result<()> {
+            let meta = std::fs::symlink_metadata(path)?;
+            if !meta.file_type().is_symlink() && meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+                tightened += 1;
+            }
+            Ok(())
+        };
+        tighten(dir, 0o700)?;
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_file() {
+                tighten(&path, 0o600)?;
+            }
+        }
+        Ok(tightened)
+    }
+
     /// Sends one message; returns when the server (or the folder) accepted it. `file_stem` names
     /// the `.eml` file in a folder, so a re-delivery replaces, not duplicates, the file.
     pub async fn send(&self, message: &Message, file_stem: &str) -> Result<DateTime<Utc>, MailError> {
         match self {
             Self::Folder(dir) => {
                 let folder_error = |source| MailError::Folder { path: dir.clone(), source };
-                tokio::fs::create_dir_all(dir).await.map_err(folder_error)?;
+                tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await.map_err(folder_error)?;
                 let tmp = dir.join(format!(".{file_stem}.eml.tmp"));
-                tokio::fs::write(&tmp, message.formatted()).await.map_err(folder_error)?;
+                // 0600 from the first byte: a letter holds a citizen's documents.
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .await
+                    .map_err(folder_error)?;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await.map_err(folder_error)?;
+                tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(folder_error)?;
+                drop(file);
                 tokio::fs::rename(&tmp, dir.join(format!("{file_stem}.eml"))).await.map_err(folder_error)?;
                 Ok(Utc::now())
             }
