@@ -146,3 +146,41 @@ async fn the_data_and_mail_folders_are_private_and_a_loose_one_is_tightened_at_s
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_short_code_that_clashes_with_another_qrs_is_never_issued() {
+    use diia_qr::app::qr_tokens::QrTokens;
+    use diia_qr_projections::keys::{KeyGenerations, KeyRing};
+    let app = spawn_app().await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let service_id: uuid::Uuid = qr.service_id.parse().unwrap();
+
+    // Another service already holds the code the next rotation's token would get first.
+    let secret = std::fs::read(app.data_dir.join("service-secret.key")).unwrap();
+    let tokens = QrTokens::new(&KeyRing::derive(&secret, KeyGenerations::default()).unwrap(), &app.base);
+    let first_choice = tokens.short_code(&tokens.token(service_id, 2));
+    let other = uuid::Uuid::new_v4();
+    for table in ["qr_short_code_claims", "qr_short_codes_view"] {
+        sqlx::query(&format!("INSERT INTO {table} (short_code, service_id, qr_version) VALUES ($1, $2, 1)"))
+            .bind(&first_choice)
+            .bind(other)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+
+    let (status, rotated) = app.post(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&qr.partner.token), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let issued = rotated["short_code"].as_str().unwrap().replace('-', "");
+    assert_ne!(issued, first_choice, "the clashing code is not printed");
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    let share = eventually(Duration::from_secs(20), "the new code to lead to the service", || async {
+        let (status, share) = app.scan(&citizen, &issued).await;
+        (status == StatusCode::CREATED).then_some(share)
+    })
+    .await;
+    assert_eq!(share["qr_short_code"], rotated["short_code"], "{share}");
+    let (_, current) = app.get(&format!("/api/v1/partner/services/{service_id}/qr"), Some(&qr.partner.token)).await;
+    assert_eq!(current["short_code"], rotated["short_code"], "downloaded again, the same code: {current}");
+    app.shutdown().await;
+}

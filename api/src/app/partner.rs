@@ -279,9 +279,38 @@ impl Engine {
         let branch = self.branch_standing(who, branch_id).await?;
         let qr_version = service.qr_version() + 1;
         let token = self.qr_tokens.token(service_id, qr_version);
-        let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token), short_code: self.qr_tokens.short_code(&token) };
+        let short_code = self.claim_short_code(service_id, qr_version, &token).await?;
+        let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token), short_code: short_code.clone() };
         self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
-        Ok(self.qr_tokens.qr_link(service_id, qr_version, &token))
+        Ok(self.qr_tokens.qr_link(service_id, qr_version, &token, &short_code))
+    }
+
+    /// A short code no other QR holds, claimed for this one in `qr_short_code_claims` (its
+    /// primary key decides between two issuers at once). A claim left by a command that then
+    /// failed names a version never issued: its scans are refused like a forged QR's.
+    async fn claim_short_code(&self, service_id: Uuid, qr_version: u32, token: &str) -> Result<String, EngineError> {
+        const CANDIDATES: u32 = 16;
+        for attempt in 0..CANDIDATES {
+            let code = self.qr_tokens.short_code_candidate(token, attempt);
+            let holder: Option<(Uuid, i32)> = sqlx::query_as(
+                "WITH claimed AS (INSERT INTO qr_short_code_claims (short_code, service_id, qr_version) VALUES ($1, $2, $3)
+                                  ON CONFLICT (short_code) DO NOTHING RETURNING service_id, qr_version)
+                 SELECT service_id, qr_version FROM claimed
+                 UNION ALL SELECT service_id, qr_version FROM qr_short_code_claims WHERE short_code = $1
+                 LIMIT 1",
+            )
+            .bind(&code)
+            .bind(service_id)
+            .bind(qr_version as i32)
+            .fetch_optional(&self.pool)
+            .await?;
+            // None: another issuer claimed it a moment ago, past this statement's snapshot.
+            if holder == Some((service_id, qr_version as i32)) {
+                return Ok(code);
+            }
+            tracing::warn!(attempt, "a short code clashed with another QR's: taking the next candidate");
+        }
+        Err(EngineError::Internal(format!("{CANDIDATES} short codes in a row clashed")))
     }
 
     /// The service's current QR link, for downloading the QR again.
@@ -291,7 +320,10 @@ impl Engine {
         if service.qr_version() == 0 || service.check_qr_token(&token_digest(&token)).is_err() {
             return Err(EngineError::not_found("qr-not-issued", "у послуги немає чинного QR-коду"));
         }
-        Ok(self.qr_tokens.qr_link(service_id, service.qr_version(), &token))
+        // Issued before codes were stored with the QR: the first candidate, as then.
+        let code =
+            Some(service.qr_short_code()).filter(|c| !c.is_empty()).map_or_else(|| self.qr_tokens.short_code(&token), str::to_string);
+        Ok(self.qr_tokens.qr_link(service_id, service.qr_version(), &token, &code))
     }
 
     /// The current QR with the counts of refused scans, for the cabinet.

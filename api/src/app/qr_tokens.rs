@@ -59,9 +59,17 @@ impl QrTokens {
         Uuid::from_slice(&bytes[..16]).ok()
     }
 
-    /// Eight Crockford base32 characters (40 bits) of a MAC over the token.
+    /// Eight Crockford base32 characters (40 bits) of a MAC over the token: the first candidate.
     pub fn short_code(&self, token: &str) -> String {
-        let mac = self.short_code_key.mac(format!("qr-short-code\n{token}").as_bytes());
+        self.short_code_candidate(token, 0)
+    }
+
+    /// The `attempt`-th candidate short code of a token. 40 bits clash among a country's
+    /// services (a birthday bound near a million): a clash takes the next candidate, so every
+    /// code names one service.
+    pub fn short_code_candidate(&self, token: &str, attempt: u32) -> String {
+        let input = if attempt == 0 { format!("qr-short-code\n{token}") } else { format!("qr-short-code\n{attempt}\n{token}") };
+        let mac = self.short_code_key.mac(input.as_bytes());
         let bits = mac[..5].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         (0..8).rev().map(|i| CROCKFORD[((bits >> (i * 5)) & 31) as usize] as char).collect()
     }
@@ -71,13 +79,13 @@ impl QrTokens {
         format!("{}/qr/v1/{token}", self.public_base_url)
     }
 
-    pub fn qr_link(&self, service_id: Uuid, qr_version: u32, token: &str) -> QrLink {
-        let code = self.short_code(token);
+    /// The link of a QR version and its short code as issued (`code`, undashed).
+    pub fn qr_link(&self, service_id: Uuid, qr_version: u32, token: &str, code: &str) -> QrLink {
         QrLink {
             service_id,
             qr_version,
             link: self.link_of(token),
-            short_code: display_short_code(&code),
+            short_code: display_short_code(code),
             short_link: format!("{}/q/{code}", self.public_base_url),
         }
     }
@@ -193,7 +201,8 @@ mod tests {
         assert_eq!(code.len(), 8);
         assert!(code.bytes().all(|b| CROCKFORD.contains(&b)), "{code}");
         assert_ne!(code, t.short_code(&t.token(SERVICE, 2)));
-        let link = t.qr_link(SERVICE, 1, &token);
+        let link = t.qr_link(SERVICE, 1, &token, &code);
+        assert_ne!(t.short_code_candidate(&token, 1), code, "a clash's next candidate differs");
         assert_eq!(link.link, format!("https://qr.example.ua/qr/v1/{token}"));
         assert_eq!(link.short_code, format!("{}-{}", &code[..4], &code[4..]));
         assert_eq!(link.short_link, format!("https://qr.example.ua/q/{code}"));
