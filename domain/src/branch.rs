@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::identifiers::{EmailAddress, IdentifierError};
 use crate::moderation::{ModerationError, NameReview};
 use crate::names::{BranchName, NameError};
+use crate::text::{self, TextError};
 use crate::partner::PartnerStatus;
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
 
@@ -31,22 +32,24 @@ pub struct BranchAddress {
 }
 
 impl BranchAddress {
+    /// Each field's limit in characters: the longest real ones (a hromada's full name, a street
+    /// named after a person with titles) fit with room to spare, and a copy's layout holds them.
+    pub const MAX_FIELD_CHARS: usize = 120;
+    pub const MAX_HOUSE_CHARS: usize = 30;
+
     fn normalised(self) -> Result<Self, BranchError> {
-        let clean = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let required = |field: &'static str, s: &str| {
-            let s = clean(s);
-            if s.is_empty() {
-                Err(BranchError::AddressFieldMissing(field))
-            } else {
-                Ok(s)
-            }
+        let required = |field: &'static str, s: &str, max: usize| match text::line(s, max) {
+            Err(TextError::Empty) => Err(BranchError::AddressFieldMissing(field)),
+            other => other.map_err(|error| BranchError::AddressField { field, error }),
         };
+        let district = text::optional_line(self.district.as_deref(), Self::MAX_FIELD_CHARS)
+            .map_err(|error| BranchError::AddressField { field: "district", error })?;
         Ok(Self {
-            region: required("region", &self.region)?,
-            district: self.district.map(|d| clean(&d)).filter(|d| !d.is_empty()),
-            locality: required("locality", &self.locality)?,
-            street: required("street", &self.street)?,
-            house: required("house", &self.house)?,
+            region: required("region", &self.region, Self::MAX_FIELD_CHARS)?,
+            district,
+            locality: required("locality", &self.locality, Self::MAX_FIELD_CHARS)?,
+            street: required("street", &self.street, Self::MAX_FIELD_CHARS)?,
+            house: required("house", &self.house, Self::MAX_HOUSE_CHARS)?,
         })
     }
 
@@ -168,6 +171,8 @@ pub enum BranchError {
     Name(#[from] NameError),
     #[error("в адресі не заповнено поле «{0}»")]
     AddressFieldMissing(&'static str),
+    #[error("адреса, поле «{field}»: {error}")]
+    AddressField { field: &'static str, error: TextError },
     #[error(transparent)]
     Email(#[from] IdentifierError),
     #[error("код підтвердження неправильний; лишилося спроб: {0}")]
@@ -198,6 +203,7 @@ impl RuleViolation for BranchError {
             Self::PartnerNotActive(_)
             | Self::Name(_)
             | Self::AddressFieldMissing(_)
+            | Self::AddressField { .. }
             | Self::Email(_)
             | Self::WrongConfirmationCode(_)
             | Self::ConfirmationCodeVoided => RuleKind::Invalid,
@@ -213,6 +219,7 @@ impl RuleViolation for BranchError {
             Self::Name(NameError::ForbiddenBranchName(_)) => "branch-name-forbidden",
             Self::Name(_) => "branch-name-invalid",
             Self::AddressFieldMissing(_) => "branch-address-incomplete",
+            Self::AddressField { .. } => "branch-address-invalid",
             Self::Email(_) => "email-invalid",
             Self::WrongConfirmationCode(_) => "email-confirmation-code-wrong",
             Self::ConfirmationCodeVoided => "email-confirmation-code-voided",

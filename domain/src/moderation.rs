@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::TextError;
 use crate::{RuleKind, RuleViolation};
 
 /// Where the current revision of a name stands.
@@ -67,14 +68,11 @@ impl NameReview {
     /// Checks an operator's removal of `revision`, and returns the reason as it is recorded.
     pub fn check_removal(&self, revision: u32, reason: &str) -> Result<String, ModerationError> {
         self.check_current(revision)?;
-        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-        if reason.is_empty() {
-            return Err(ModerationError::ReasonMissing);
-        }
-        if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(ModerationError::ReasonTooLong(MAX_REASON_CHARS));
-        }
-        Ok(reason)
+        crate::text::line(reason, MAX_REASON_CHARS).map_err(|e| match e {
+            TextError::Empty => ModerationError::ReasonMissing,
+            TextError::TooLong(_, max) => ModerationError::ReasonTooLong(max),
+            TextError::Invisible(cp) => ModerationError::ReasonInvisible(cp),
+        })
     }
 
     fn check_current(&self, revision: u32) -> Result<(), ModerationError> {
@@ -114,13 +112,15 @@ pub enum ModerationError {
     ReasonMissing,
     #[error("причина видалення задовга: можна до {0} символів")]
     ReasonTooLong(usize),
+    #[error("причина містить невидимий або керівний символ {0}")]
+    ReasonInvisible(String),
 }
 
 impl RuleViolation for ModerationError {
     fn kind(&self) -> RuleKind {
         match self {
             Self::StaleRevision { .. } | Self::AlreadyApproved | Self::AlreadyRemoved => RuleKind::Conflict,
-            Self::ReasonMissing | Self::ReasonTooLong(_) => RuleKind::Invalid,
+            Self::ReasonMissing | Self::ReasonTooLong(_) | Self::ReasonInvisible(_) => RuleKind::Invalid,
         }
     }
     fn code(&self) -> &'static str {
@@ -130,6 +130,7 @@ impl RuleViolation for ModerationError {
             Self::AlreadyRemoved => "moderation-already-removed",
             Self::ReasonMissing => "moderation-reason-missing",
             Self::ReasonTooLong(_) => "moderation-reason-too-long",
+            Self::ReasonInvisible(_) => "moderation-reason-invalid",
         }
     }
 }

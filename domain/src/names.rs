@@ -1,7 +1,11 @@
 //! Names a citizen reads when confirming: branch names and service names, and the folding that
 //! stops "Дія", "дія!" and "Дiя" (with a Latin i) from slipping past the forbidden-name rules.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
+
+use crate::text::{self, TextError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -17,6 +21,22 @@ pub enum NameError {
     ServiceNameWithoutPurpose(String),
     #[error("назва послуги «{0}» повторюється")]
     DuplicateServiceName(String),
+    #[error("назва містить невидимий або керівний символ {0}: введіть її без цього символу")]
+    Invisible(String),
+    #[error("назва «{0}» містить посилання чи адресу електронної пошти: громадянин бачить назву в Дії, тож вона має бути лише назвою")]
+    LinkOrEmail(String),
+    #[error("у послуги може бути до {0} назв")]
+    TooManyServiceNames(usize),
+}
+
+impl From<TextError> for NameError {
+    fn from(e: TextError) -> Self {
+        match e {
+            TextError::Empty => Self::Empty,
+            TextError::TooLong(len, max) => Self::TooLong(len, max),
+            TextError::Invisible(cp) => Self::Invisible(cp),
+        }
+    }
 }
 
 /// Latin letters that look like Cyrillic ones, mapped to the Cyrillic letter a reader sees.
@@ -40,47 +60,90 @@ const LOOKALIKES: &[(char, char)] = &[
 ];
 
 /// Folds a name for comparison: lower case, Latin look-alikes to Cyrillic, every run of spaces
-/// and punctuation to one space, trimmed. "  ДIЯ!!" and "дія" fold to the same text.
+/// and punctuation to one space, trimmed, and letters spelled out one at a time joined again.
+/// "  ДIЯ!!", "Д.І.Я" and "дія" fold to the same text.
 pub fn fold(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut pending_space = false;
+    let mut words: Vec<String> = vec![String::new()];
     for ch in name.chars().flat_map(char::to_lowercase) {
         if ch.is_alphanumeric() {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
             let ch = LOOKALIKES.iter().find(|(latin, _)| *latin == ch).map_or(ch, |(_, cyr)| *cyr);
-            out.push(ch);
-        } else {
+            words.last_mut().expect("at least one word").push(ch);
+        } else if !matches!(ch, '\'' | '’' | 'ʼ' | '`') && !words.last().is_some_and(String::is_empty) {
             // Apostrophes inside a word (Мар'яна) are not word breaks.
-            if !matches!(ch, '\'' | '’' | 'ʼ' | '`') {
-                pending_space = true;
-            }
+            words.push(String::new());
         }
     }
-    out
+    // "Д і я", "Д-І-Я": a run of single letters is one word spelled out.
+    let mut out: Vec<String> = Vec::new();
+    let mut spelled = false;
+    for word in words.into_iter().filter(|w| !w.is_empty()) {
+        let single = word.chars().count() == 1;
+        match out.last_mut() {
+            Some(last) if single && spelled => last.push_str(&word),
+            _ => out.push(word),
+        }
+        spelled = single;
+    }
+    out.join(" ")
+}
+
+/// What a folded name looks like, per Unicode's confusables (UTS #39 skeleton, then lower
+/// case): two names with one key read the same to a citizen, whatever scripts they mix.
+fn look(folded: &str) -> String {
+    unicode_security::skeleton(folded).flat_map(char::to_lowercase).collect()
 }
 
 /// Forms of the word "Дія" (the service's own brand): a name made of it, or using it as a
 /// word, would make citizens think Diia itself is asking.
 const BRAND_FORMS: &[&str] = &["дія", "дії", "дію", "дією", "діє"];
 
-fn uses_brand(folded: &str) -> bool {
-    folded.split(' ').any(|w| BRAND_FORMS.contains(&w))
-}
-
 const FORBIDDEN_BRANCH_NAMES: &[&str] = &["ідентифікація", "впровадження дії", "дія готель", "дія"];
 const FORBIDDEN_SERVICE_NAMES: &[&str] = &["впровадження дії", "дія готель", "дія"];
 
-fn checked_text(raw: &str, max: usize) -> Result<String, NameError> {
-    let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        return Err(NameError::Empty);
+fn looks_of(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| look(&fold(s))).collect()
+}
+
+static BRAND_LOOKS: LazyLock<Vec<String>> = LazyLock::new(|| looks_of(BRAND_FORMS));
+static FORBIDDEN_BRANCH_LOOKS: LazyLock<Vec<String>> = LazyLock::new(|| looks_of(FORBIDDEN_BRANCH_NAMES));
+static FORBIDDEN_SERVICE_LOOKS: LazyLock<Vec<String>> = LazyLock::new(|| looks_of(FORBIDDEN_SERVICE_NAMES));
+
+fn uses_brand(looks: &str) -> bool {
+    looks.split(' ').any(|w| BRAND_LOOKS.iter().any(|b| b == w))
+}
+
+/// Top-level domains written in Cyrillic that Ukrainian names may carry.
+const CYRILLIC_TLDS: &[&str] = &["укр", "рф", "бг", "срб", "мон", "бел", "қаз"];
+
+/// A link or an e-mail address in a name would let a partner advertise, or phish, on the screen
+/// where a citizen decides. Caught: a scheme (`://`), `www.`, an `@` between characters, and a
+/// dotted host name whose last label is a top-level domain (`bit.ly`, `palazzo.ua`, `дія.укр`).
+/// "м. Київ", "ім.Шевченка" and "№1.2" are not hosts: their last label is not a domain's.
+fn carries_link_or_email(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    if lower.contains("://") || lower.contains("www.") {
+        return true;
     }
-    let len = text.chars().count();
-    if len > max {
-        return Err(NameError::TooLong(len, max));
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.windows(3).any(|w| w[1] == '@' && w[0].is_alphanumeric() && w[2].is_alphanumeric()) {
+        return true;
+    }
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
+        .filter(|token| token.contains('.'))
+        .any(|token| {
+            let labels: Vec<&str> = token.trim_matches('.').split('.').collect();
+            let Some((tld, rest)) = labels.split_last() else { return false };
+            let host_like = !rest.is_empty() && rest.iter().all(|l| !l.is_empty());
+            let tld_like = (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_lowercase()) || CYRILLIC_TLDS.contains(tld);
+            host_like && tld_like
+        })
+}
+
+fn checked_text(raw: &str, max: usize) -> Result<String, NameError> {
+    let text = text::line(raw, max)?;
+    if carries_link_or_email(&text) {
+        return Err(NameError::LinkOrEmail(text));
     }
     Ok(text)
 }
@@ -98,7 +161,8 @@ impl BranchName {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         let text = checked_text(raw, Self::MAX_CHARS)?;
         let folded = fold(&text);
-        if folded.chars().count() < 3 || FORBIDDEN_BRANCH_NAMES.contains(&folded.as_str()) || uses_brand(&folded) {
+        let looks = look(&folded);
+        if folded.chars().count() < 3 || FORBIDDEN_BRANCH_LOOKS.contains(&looks) || uses_brand(&looks) {
             return Err(NameError::ForbiddenBranchName(text));
         }
         Ok(Self(text))
@@ -118,10 +182,13 @@ pub struct ServiceName(String);
 
 impl ServiceName {
     pub const MAX_CHARS: usize = 200;
+    /// One QR serves at most this many services (names): the citizen reads them all on one screen.
+    pub const MAX_NAMES: usize = 10;
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         let text = checked_text(raw, Self::MAX_CHARS)?;
         let folded = fold(&text);
-        if FORBIDDEN_SERVICE_NAMES.contains(&folded.as_str()) || uses_brand(&folded) {
+        let looks = look(&folded);
+        if FORBIDDEN_SERVICE_LOOKS.contains(&looks) || uses_brand(&looks) {
             return Err(NameError::ForbiddenServiceName(text));
         }
         // Every good example in the description names a purpose beginning with "для"; requiring
@@ -137,10 +204,14 @@ impl ServiceName {
 
     /// Several services needing the same documents share one QR: their names separated by commas.
     pub fn parse_list(raw: &str) -> Result<Vec<Self>, NameError> {
+        let parts: Vec<&str> = raw.split(',').collect();
+        if parts.len() > Self::MAX_NAMES {
+            return Err(NameError::TooManyServiceNames(Self::MAX_NAMES));
+        }
         let mut names: Vec<Self> = Vec::new();
-        for part in raw.split(',') {
+        for part in parts {
             let name = Self::parse(part)?;
-            if names.iter().any(|n| fold(&n.0) == fold(&name.0)) {
+            if names.iter().any(|n| look(&fold(&n.0)) == look(&fold(&name.0))) {
                 return Err(NameError::DuplicateServiceName(name.0));
             }
             names.push(name);
@@ -204,6 +275,56 @@ mod tests {
         assert!(matches!(ServiceName::parse("поселення"), Err(NameError::ServiceNameWithoutPurpose(_))));
         assert!(matches!(ServiceName::parse_list("для вступу, ДЛЯ  вступу"), Err(NameError::DuplicateServiceName(_))));
         assert_eq!(ServiceName::parse_list("для вступу,"), Err(NameError::Empty));
+    }
+
+    #[test]
+    fn names_that_display_as_a_forbidden_one_are_refused_too() {
+        // Each displays as «Дія» (or spells it) to a citizen.
+        for bad in ["Д і я", "Д.І.Я.", "Д-і-я готель", "ДІЯ", "Дiя", "Д\u{0456}я"] {
+            let refused = BranchName::parse(bad);
+            assert!(matches!(refused, Err(NameError::ForbiddenBranchName(_))), "{bad} must be refused: {refused:?}");
+        }
+        // Mixed scripts the table of look-alikes never listed: Greek iota, Cyrillic-looking Latin.
+        assert!(matches!(BranchName::parse("Дɪя"), Err(NameError::ForbiddenBranchName(_))), "small capital I");
+        assert!(matches!(BranchName::parse("Дιя"), Err(NameError::ForbiddenBranchName(_))), "Greek iota");
+        assert!(matches!(BranchName::parse("Ідентифiкацiя"), Err(NameError::ForbiddenBranchName(_))));
+        assert!(matches!(ServiceName::parse("для Д і я"), Err(NameError::ForbiddenServiceName(_))));
+        assert!(matches!(ServiceName::parse_list("для вступу, для вcтупу"), Err(NameError::DuplicateServiceName(_))), "Latin c");
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_not_hidden() {
+        for bad in ["Ді\u{200B}я", "Д\u{00AD}ія", "\u{202E}яіД", "\u{FEFF}Дія", "Дія\u{0000}"] {
+            assert!(matches!(BranchName::parse(bad), Err(NameError::Invisible(_))), "{bad:?}");
+            assert!(matches!(ServiceName::parse(&format!("для {bad}")), Err(NameError::Invisible(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn links_and_email_addresses_are_not_names() {
+        for bad in [
+            "Готель https://evil.example",
+            "Готель www.palazzo",
+            "Готель palazzo.ua",
+            "Пишіть desk@palazzo.ua",
+            "Знижки на bit.ly/abc",
+            "Готель дія.укр",
+            "Готель ＰＡＬＡＺＺＯ．ＵＡ",
+        ] {
+            assert!(matches!(BranchName::parse(bad), Err(NameError::LinkOrEmail(_))), "{bad}");
+        }
+        assert!(matches!(ServiceName::parse("для знижок на palazzo.com.ua"), Err(NameError::LinkOrEmail(_))));
+        for good in ["ЦНАП м. Київ", "Ліцей ім.Шевченка", "Відділення №1.2", "ТОВ «Ґражда» (м.Львів)", "Готель «Мар'яна»"] {
+            assert!(BranchName::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_service_has_a_bounded_number_of_names() {
+        let eleven = (1..=11).map(|i| format!("для мети {i}")).collect::<Vec<_>>().join(", ");
+        assert_eq!(ServiceName::parse_list(&eleven), Err(NameError::TooManyServiceNames(ServiceName::MAX_NAMES)));
+        let ten = (1..=10).map(|i| format!("для мети {i}")).collect::<Vec<_>>().join(", ");
+        assert_eq!(ServiceName::parse_list(&ten).unwrap().len(), 10);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::identifiers::{Edrpou, EmailAddress, PhoneNumber, Rnokpp};
+use crate::text::{self, TextError};
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
 
 /// Who the partner is, in law.
@@ -154,7 +155,12 @@ pub enum PartnerError {
     Suspended,
     #[error("партнера не призупинено")]
     NotSuspended,
+    #[error("причина призупинення: {0}")]
+    SuspensionReason(TextError),
 }
+
+/// A suspension's reason is shown to the partner in its cabinet.
+pub const MAX_SUSPENSION_REASON_CHARS: usize = 500;
 
 impl RuleViolation for PartnerError {
     fn kind(&self) -> RuleKind {
@@ -168,7 +174,8 @@ impl RuleViolation for PartnerError {
             | Self::SignerIsNotHead
             | Self::NotYetPartner
             | Self::Suspended
-            | Self::NotSuspended => RuleKind::Invalid,
+            | Self::NotSuspended
+            | Self::SuspensionReason(_) => RuleKind::Invalid,
         }
     }
     fn code(&self) -> &'static str {
@@ -184,6 +191,7 @@ impl RuleViolation for PartnerError {
             Self::NotYetPartner => "onboarding-not-finished",
             Self::Suspended => "partner-suspended",
             Self::NotSuspended => "partner-not-suspended",
+            Self::SuspensionReason(_) => "suspension-reason-invalid",
         }
     }
 }
@@ -295,7 +303,9 @@ impl Aggregate for Partner {
                 E::AccessionApplicationSigned { signer, application_sha256, evidence: Some(evidence) }
             }
             C::Suspend { .. } if self.suspended => return Err(PartnerError::Suspended),
-            C::Suspend { reason } => E::Suspended { reason },
+            C::Suspend { reason } => {
+                E::Suspended { reason: text::line(&reason, MAX_SUSPENSION_REASON_CHARS).map_err(PartnerError::SuspensionReason)? }
+            }
             C::Reinstate if !self.suspended => return Err(PartnerError::NotSuspended),
             C::Reinstate => E::Reinstated,
         };

@@ -12,6 +12,7 @@ use crate::documents::DocumentType;
 use crate::identifiers::EmailAddress;
 use crate::moderation::{ModerationError, NameReview};
 use crate::names::{NameError, ServiceName};
+use crate::text::{self, TextError};
 use crate::partner::PartnerStatus;
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
 
@@ -22,6 +23,11 @@ pub struct LegalBasis {
     pub acknowledged: bool,
     /// The partner's own words: which article or contract gives the basis.
     pub statement: String,
+}
+
+impl LegalBasis {
+    /// An article and a contract's name fit many times over; a copy prints the statement.
+    pub const MAX_STATEMENT_CHARS: usize = 1000;
 }
 
 /// How the branch a service is attached to stands, as the Service aggregate needs to know it.
@@ -148,6 +154,8 @@ pub enum ServiceError {
     DuplicateDocument(&'static str),
     #[error("перш ніж запитувати документи, підтвердьте, що маєте правові підстави для обробки персональних даних")]
     LegalBasisMissing,
+    #[error("правові підстави: {0}")]
+    LegalBasisStatement(TextError),
     #[error("строк зберігання копій має бути від 1 до 3650 днів")]
     RetentionOutOfRange,
     #[error("QR-код запрацює після підтвердження електронної пошти відділення")]
@@ -178,6 +186,7 @@ impl RuleViolation for ServiceError {
             | Self::NoDocuments
             | Self::DuplicateDocument(_)
             | Self::LegalBasisMissing
+            | Self::LegalBasisStatement(_)
             | Self::RetentionOutOfRange
             | Self::BranchEmailNotConfirmed
             | Self::Deactivated => RuleKind::Invalid,
@@ -196,6 +205,7 @@ impl RuleViolation for ServiceError {
             Self::NoDocuments => "service-without-documents",
             Self::DuplicateDocument(_) => "service-duplicate-document",
             Self::LegalBasisMissing => "legal-basis-missing",
+            Self::LegalBasisStatement(_) => "legal-basis-invalid",
             Self::RetentionOutOfRange => "retention-out-of-range",
             Self::BranchEmailNotConfirmed => "branch-email-not-confirmed",
             Self::Deactivated => "service-deactivated",
@@ -333,6 +343,11 @@ impl Aggregate for Service {
                 if !legal_basis.acknowledged || legal_basis.statement.trim().is_empty() {
                     return Err(ServiceError::LegalBasisMissing);
                 }
+                let legal_basis = LegalBasis {
+                    acknowledged: true,
+                    statement: text::line(&legal_basis.statement, LegalBasis::MAX_STATEMENT_CHARS)
+                        .map_err(ServiceError::LegalBasisStatement)?,
+                };
                 if !(1..=3650).contains(&retention_days) {
                     return Err(ServiceError::RetentionOutOfRange);
                 }

@@ -184,3 +184,64 @@ async fn a_short_code_that_clashes_with_another_qrs_is_never_issued() {
     assert_eq!(current["short_code"], rotated["short_code"], "downloaded again, the same code: {current}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn names_and_text_mean_what_they_show() {
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let refused = |name: &str, code: &str| {
+        let (app, partner, name, code) = (&app, &partner, name.to_string(), code.to_string());
+        async move {
+            let (status, body) = app.create_branch(partner, &name, "desk@palazzo.example").await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code.as_str())), "{name:?}: {body}");
+        }
+    };
+    // Each displays as «Дія», or spells it, or hides something in plain sight.
+    refused("Ді\u{200B}я", "branch-name-invalid").await;
+    refused("\u{202E}яіД", "branch-name-invalid").await;
+    refused("Д\u{00AD}ія готель", "branch-name-invalid").await;
+    refused("\u{FEFF}Дія", "branch-name-invalid").await;
+    refused("Д і я", "branch-name-forbidden").await;
+    refused("Д.І.Я.", "branch-name-forbidden").await;
+    refused("Дɪя", "branch-name-forbidden").await;
+    refused("ДIЯ готель", "branch-name-forbidden").await; // Latin I
+    // A NUL is refused at the door, never a 500.
+    refused("Готель\u{0000}", "text-has-nul").await;
+    let (status, body) = app.get("/api/v1/partner/documents?q=%00", Some(&partner.token)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text-has-nul")), "{body}");
+    // Links and addresses are not names; a flood of text is not an address.
+    refused("Готель bit.ly/palazzo", "branch-name-invalid").await;
+    refused("Пишіть: desk@palazzo.example", "branch-name-invalid").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/partner/branches",
+            Some(&partner.token),
+            json!({
+                "name": "Готель «Палаццо»",
+                "address": {"region": "Тернопільська область", "locality": "м. Тернопіль", "street": "в".repeat(60_000), "house": "12"},
+                "email": "desk@palazzo.example"
+            }),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("branch-address-invalid")), "{body}");
+
+    // What a person wrote with apostrophes and Ґ Є І Ї is kept exactly; a full-width form is the letter it shows.
+    let (status, body) = app.create_branch(&partner, "Готель «Мар'яна» — Ґ Є І Ї", "desk@palazzo.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let branch_id = body["branch_id"].as_str().unwrap().to_string();
+    let (_, shown) = eventually(Duration::from_secs(20), "the branch in the cabinet", || async {
+        let (status, body) = app.get(&format!("/api/v1/partner/branches/{branch_id}"), Some(&partner.token)).await;
+        (status == StatusCode::OK).then_some((status, body))
+    })
+    .await;
+    assert_eq!(shown["name"], "Готель «Мар'яна» — Ґ Є І Ї", "{shown}");
+    let (status, body) = app.create_branch(&partner, "Ｈｏｔｅｌ Ｐａｌａｚｚｏ", "desk@palazzo.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A service has a bounded number of names.
+    app.confirm_branch_from_mail(&branch_id).await;
+    let eleven = (1..=11).map(|i| format!("для мети {i}")).collect::<Vec<_>>().join(", ");
+    let (status, body) = app.create_service(&partner, &branch_id, &eleven, &["internal-passport"]).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("service-name-invalid")), "{body}");
+    app.shutdown().await;
+}
