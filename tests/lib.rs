@@ -110,6 +110,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.clock = Clock::shiftable();
     // The helpers sign in through the development sign-ins; КЕП sign-in has its own tests.
     config.dev_sign_in = true;
+    // Tests run from one address; the per-client limits have their own tests, which lower these.
+    config.edge.guesses_per_minute = 100_000;
+    config.edge.public_per_minute = 100_000;
     adjust(&mut config);
     let clock = config.clock.clone();
     let app = Application::build(config).await.expect("the application starts");
@@ -558,6 +561,8 @@ pub async fn spawn_serve_process(
         .arg(data_dir)
         .env("DIIA_QR_DELIVERY_LEASE_SECS", lease_secs.to_string())
         .env("DIIA_QR_DELIVERY_FIRST_RETRY_MS", "100")
+        .env("DIIA_QR_GUESSES_PER_MINUTE", "100000")
+        .env("DIIA_QR_PUBLIC_REQUESTS_PER_MINUTE", "100000")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()

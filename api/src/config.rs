@@ -6,6 +6,7 @@ pub use diia_qr_projections::keys::KeyGenerations;
 pub use diia_qr_projections::seal::SealKeySource;
 
 pub use crate::app::Clock;
+pub use crate::http::edge::EdgeLimits;
 
 /// Where copies and confirmation codes are mailed.
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ pub struct Config {
     pub key_generations: KeyGenerations,
     /// The system clock, or a shiftable one in tests.
     pub clock: Clock,
+    /// Timeouts, connection and request limits, per-client rate limits of the HTTP edge.
+    pub edge: EdgeLimits,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             dev_sign_in: false,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),
+            edge: EdgeLimits::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ use crate::app::liveness::{DevLivenessProvider, LivenessVerifier};
 use crate::app::{Clock, Engine, EngineError, EngineParts, EngineSettings, ShareDeliveryOutcomes};
 use crate::config::{Config, MailConfig};
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
+use crate::http::edge::{serve, Edge};
 use crate::http::{router, AppState};
 
 #[derive(Debug, thiserror::Error)]
@@ -270,15 +271,9 @@ impl Application {
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
         tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));
 
-        let app = router(AppState { engine: engine.clone() });
-        let mut server_stop = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = server_stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let edge = Edge::new(config.edge.clone(), config.clock.clone());
+        let app = router(AppState { engine: engine.clone() }, edge);
+        let server = tokio::spawn(serve(listener, app, config.edge.clone(), stop_rx.clone()));
         tracing::info!(%addr, public_base_url, "Diia.QR engine started");
         Ok(Self { addr, engine, ca_pem, config, stop, tasks, server, embedded })
     }

@@ -200,8 +200,14 @@ pub async fn verify_copy(
     presented_by: Option<&str>,
 ) -> Result<CopyVerification, sqlx::Error> {
     let issued = issued_copy_by_digest(pool, &sha256_hex(pdf)).await?;
-    let seal = p7s.map(|p7s| check_seal(pdf, p7s, trust, issued.as_ref().map(|c| c.made_at)));
-    let presented = read::open(pdf);
+    // Parsing the PDF and checking the CMS are CPU work on untrusted input: a blocking thread
+    // does them, so the executor keeps serving other requests meanwhile.
+    let (seal, presented) = {
+        let (pdf, p7s, trust, dated_at) = (pdf.to_vec(), p7s.map(<[u8]>::to_vec), trust.clone(), issued.as_ref().map(|c| c.made_at));
+        tokio::task::spawn_blocking(move || (p7s.map(|p7s| check_seal(&pdf, &p7s, &trust, dated_at)), read::open(&pdf)))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    };
     let claimed = presented.as_ref().ok().and_then(|p| p.copy_id);
 
     let mut result = match (&issued, &seal) {

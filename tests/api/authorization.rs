@@ -65,6 +65,16 @@ const PUBLIC: &[&str] = &[
     "/api/v1/docs/{file}",
 ];
 
+/// The HTTP edge rate-limits by client address exactly the endpoints that need no session.
+#[test]
+fn the_edge_limits_every_public_endpoint_by_client() {
+    let mut limited: Vec<&str> = diia_qr::http::edge::unauthenticated_routes().collect();
+    let mut public = PUBLIC.to_vec();
+    limited.sort_unstable();
+    public.sort_unstable();
+    assert_eq!(limited, public);
+}
+
 fn door_of(path: &str) -> Door {
     if PUBLIC.contains(&path) {
         Door::Public

@@ -205,7 +205,7 @@ async fn names_and_text_mean_what_they_show() {
     refused("Д.І.Я.", "branch-name-forbidden").await;
     refused("Дɪя", "branch-name-forbidden").await;
     refused("ДIЯ готель", "branch-name-forbidden").await; // Latin I
-    // A NUL is refused at the door, never a 500.
+                                                          // A NUL is refused at the door, never a 500.
     refused("Готель\u{0000}", "text-has-nul").await;
     let (status, body) = app.get("/api/v1/partner/documents?q=%00", Some(&partner.token)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text-has-nul")), "{body}");
@@ -243,5 +243,138 @@ async fn names_and_text_mean_what_they_show() {
     let eleven = (1..=11).map(|i| format!("для мети {i}")).collect::<Vec<_>>().join(", ");
     let (status, body) = app.create_service(&partner, &branch_id, &eleven, &["internal-passport"]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("service-name-invalid")), "{body}");
+    app.shutdown().await;
+}
+
+/// A client that connects from another loopback address: another client to the limiter.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+#[tokio::test]
+async fn guessing_short_codes_is_stopped_per_client_and_others_still_scan() {
+    let app = spawn_app_with(|c| c.edge.guesses_per_minute = 10).await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let (_, current) = app.get(&format!("/api/v1/partner/services/{}/qr", qr.service_id), Some(&qr.partner.token)).await;
+    let code = current["short_code"].as_str().unwrap().replace('-', "");
+    let guesser = client_from("127.0.0.5");
+    let mut answers = Vec::new();
+    for i in 0..25u64 {
+        let guess = format!("{:08}", 10_000_000 + i * 7919);
+        let response = guesser.get(app.url(&format!("/q/{guess}"))).send().await.unwrap();
+        answers.push(response.status().as_u16());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "Retry-After {wait}");
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+        }
+    }
+    assert!(answers[..10].iter().all(|s| *s == 404), "the first ten guesses are answered: {answers:?}");
+    assert!(answers[10..].iter().all(|s| *s == 429), "then the guesser waits: {answers:?}");
+    // Its right code waits too, and the preview of it: the same client, the same allowance.
+    let (status, _) = diia_qr_tests::parts(guesser.get(app.url(&format!("/api/v1/qr-preview?link={code}"))).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Another client is not held up by the guesser: its scan of the printed code works.
+    let neighbour = client_from("127.0.0.2");
+    let response = neighbour.get(app.url(&format!("/api/v1/qr-preview?link={code}"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    // A session's requests are not counted by address.
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    let (status, body) = app.scan(&citizen, &qr.link).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A minute later (on the engine's clock) the guesser's allowance is back.
+    app.clock.advance(chrono::Duration::seconds(61));
+    let response = guesser.get(app.url(&format!("/api/v1/qr-preview?link={code}"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_brute_force_of_mailbox_codes_meets_the_client_limit_and_the_owner_confirms() {
+    let app = spawn_app_with(|c| c.edge.guesses_per_minute = 4).await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (_, body) = app.create_branch(&partner, "Готель «Палаццо»", "reception@palazzo.example").await;
+    let branch_id = body["branch_id"].as_str().unwrap().to_string();
+    let right = nth_code(&app, &branch_id, 1).await;
+    let attacker = client_from("127.0.0.3");
+    let mut answers = Vec::new();
+    for i in 0..12 {
+        let body = json!({"branch_id": branch_id, "code": wrong_for(&right, i)});
+        answers.push(attacker.post(app.url("/api/v1/branch-email-confirmations")).json(&body).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(answers, [422, 422, 422, 422, 429, 429, 429, 429, 429, 429, 429, 429], "four tries a minute, then 429");
+    // The owner, from another address, confirms with the code in the letter: four wrong codes
+    // are under the per-code limit of five, so the code still stands.
+    let owner = client_from("127.0.0.4");
+    let body = json!({"branch_id": branch_id, "code": right});
+    let response = owner.post(app.url("/api/v1/branch-email-confirmations")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "{}", response.text().await.unwrap());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_pages_a_strict_policy() {
+    let app = spawn_app().await;
+    for path in ["/health", "/api/v1/openapi.json", "/no/such/page", "/verify", "/qr/v1/abc", "/api/v1/docs", "/api/v1/ca.pem"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        let policy = h["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+        let script_src = policy.split(';').find(|d| d.trim().starts_with("script-src")).unwrap_or("");
+        assert!(!script_src.contains("unsafe-inline"), "{path}: {policy}");
+        if path == "/verify" || path == "/qr/v1/abc" {
+            assert!(script_src.contains("'sha256-"), "an inline script is allowed by its hash alone: {policy}");
+        }
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_cut_off_and_a_stalled_body_does_not_hold_the_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|c| {
+        c.edge.header_read_timeout = Duration::from_secs(1);
+        c.edge.request_timeout = Duration::from_secs(2);
+        c.edge.max_in_flight = 1;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+
+    // Half a request's headers, then silence: the server closes the connection.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "a connection with half-sent headers stays open");
+
+    // A body that never arrives holds the one request slot, so another request is told to wait,
+    // until the stalled request times out.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"POST /api/v1/branch-email-confirmations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"branch")
+        .await
+        .unwrap();
+    let busy = eventually(Duration::from_secs(10), "the busy answer", || async {
+        let response = app.client.get(app.url("/health")).send().await.ok()?;
+        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+    })
+    .await;
+    assert_eq!(busy.headers()["retry-after"], "1");
+    let (_, problem) = diia_qr_tests::parts(busy).await;
+    assert_eq!(problem["code"], "server-busy", "{problem}");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stalled.read_to_end(&mut answer))
+        .await
+        .expect("the stalled request is answered")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("request-timed-out"), "{answer}");
+    let (status, _) = app.get("/health", None).await;
+    assert_eq!(status, StatusCode::OK, "the slot is free again");
     app.shutdown().await;
 }

@@ -94,7 +94,7 @@ pub struct Engine {
     /// What verification trusts: the anchors and the pinned seal certificates.
     seal_trust: diia_qr_projections::verification::SealTrust,
     seal_certificates_pem: String,
-    kep: sign_in::KepTrust,
+    kep: Arc<sign_in::KepTrust>,
     clock: Clock,
     settings: EngineSettings,
     audit: audit::AuditDesk,
@@ -117,7 +117,7 @@ impl Engine {
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
             dev_liveness: liveness::DevLivenessProvider::new(&keys)?,
             seal_certificates_pem: seal_certificates.to_pem()?,
-            kep,
+            kep: Arc::new(kep),
             seal_trust: diia_qr_projections::verification::SealTrust {
                 anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
                 seals: seal_certificates,

@@ -134,7 +134,7 @@ impl Engine {
         // the offer's hash and the partner's details), so an early signature cannot be replayed
         // onto anything else, and the engine's clock need not agree with the signer's.
         let window = (DateTime::UNIX_EPOCH, now + chrono::Duration::minutes(2));
-        let kep = self.check_kep(&signature, &pdf, window, now).map_err(KepRefusal::signing_document)?;
+        let kep = self.check_kep(signature.clone(), pdf.to_vec(), window, now).await.map_err(KepRefusal::signing_document)?;
         let head = partner.head().unwrap_or(&who.head);
         if kep.identity.rnokpp != head.rnokpp.as_str() {
             let message = format!("заяву підписав не керівник: сертифікат КЕП належить {}", kep.identity.full_name);

@@ -174,18 +174,15 @@ impl KepRefusal {
     }
 }
 
-impl Engine {
-    /// Checks a detached КЕП signature over `content`: the CMS is intact, its signer chains to a
-    /// configured qualified CA and was valid at the signing time, which lies inside `window`, may
-    /// sign, is unrevoked by its CA's current CRL, and names a person (РНОКПП) in its subject.
-    pub fn check_kep(
+impl KepTrust {
+    fn check(
         &self,
         signature: &[u8],
         content: &[u8],
         window: (DateTime<Utc>, DateTime<Utc>),
         now: DateTime<Utc>,
     ) -> Result<KepSignature, KepRefusal> {
-        let verified = verify_detached(signature, content, &self.kep.anchors).map_err(|e| match e {
+        let verified = verify_detached(signature, content, &self.anchors).map_err(|e| match e {
             VerifyError::ContentMismatch => KepRefusal::new("kep-signature-mismatch", "підпис зроблено не над цим документом"),
             VerifyError::UntrustedSigner(reason) if reason.contains("expired") => {
                 KepRefusal::new("kep-certificate-expired", "строк дії сертифіката КЕП минув на час підпису")
@@ -200,7 +197,7 @@ impl Engine {
         if signed_at < window.0 || signed_at > window.1 {
             return Err(KepRefusal::new("kep-signature-time", "час підпису поза строком, у який його чекали"));
         }
-        self.kep.revocation.check(&verified.signer_certificate, signed_at, now).map_err(|e| match e {
+        self.revocation.check(&verified.signer_certificate, signed_at, now).map_err(|e| match e {
             RevocationError::Revoked(_) => KepRefusal::new("kep-certificate-revoked", format!("сертифікат КЕП {e}")),
             other => KepRefusal {
                 code: "kep-revocation-unknown",
@@ -211,6 +208,26 @@ impl Engine {
         let identity =
             QualifiedIdentity::of(&verified.signer_certificate).map_err(|e| KepRefusal::new("kep-identity-missing", e.to_string()))?;
         Ok(KepSignature { identity, signed_at })
+    }
+}
+
+impl Engine {
+    /// Checks a detached КЕП signature over `content`: the CMS is intact, its signer chains to a
+    /// configured qualified CA and was valid at the signing time, which lies inside `window`, may
+    /// sign, is unrevoked by its CA's current CRL, and names a person (РНОКПП) in its subject.
+    /// The checks are CPU work (RSA, chain building, CRL lookup): they run on a blocking thread,
+    /// so a flood of signatures cannot stall the requests the executor serves meanwhile.
+    pub async fn check_kep(
+        &self,
+        signature: Vec<u8>,
+        content: Vec<u8>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+    ) -> Result<KepSignature, KepRefusal> {
+        let kep = self.kep.clone();
+        tokio::task::spawn_blocking(move || kep.check(&signature, &content, window, now))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     /// A session's claims, if its token verifies and it was not ended.
@@ -347,7 +364,7 @@ impl Engine {
         // The signer's claimed time must fall within the challenge's life: a signature made for
         // another time is not this sign-in's.
         let window = (issued_at - Duration::seconds(CLOCK_SKEW_SECONDS), expires_at);
-        let qualified = self.check_kep(&signature, text.as_bytes(), window, now).map_err(KepRefusal::signing_in)?.identity;
+        let qualified = self.check_kep(signature, text.into_bytes(), window, now).await.map_err(KepRefusal::signing_in)?.identity;
         admit(&qualified)?;
 
         let consumed =

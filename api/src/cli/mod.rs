@@ -10,6 +10,7 @@ mod verify;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
         mail_from: Option<String>,
         #[command(flatten)]
         delivery: DeliveryArgs,
+        #[command(flatten)]
+        edge: EdgeArgs,
         #[command(flatten)]
         seal: SealArgs,
         #[command(flatten)]
@@ -243,6 +246,42 @@ struct DeliveryArgs {
     smtp_timeout_secs: u64,
 }
 
+/// The HTTP edge's limits (docs/security.md says what each defends).
+#[derive(clap::Args)]
+struct EdgeArgs {
+    /// A client must send a request's headers within this, or its connection is closed.
+    #[arg(long, env = "DIIA_QR_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// A request not answered within this is answered 503.
+    #[arg(long, env = "DIIA_QR_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Open connections at most; further clients wait to be accepted.
+    #[arg(long, env = "DIIA_QR_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Requests handled at once at most; beyond, 503 with Retry-After.
+    #[arg(long, env = "DIIA_QR_MAX_IN_FLIGHT", default_value_t = 256)]
+    max_in_flight: usize,
+    /// Requests a minute per client address where a request tests a guess or checks a signature.
+    #[arg(long, env = "DIIA_QR_GUESSES_PER_MINUTE", default_value_t = 30)]
+    guesses_per_minute: u32,
+    /// Requests a minute per client address on the other endpoints that need no session.
+    #[arg(long, env = "DIIA_QR_PUBLIC_REQUESTS_PER_MINUTE", default_value_t = 600)]
+    public_requests_per_minute: u32,
+}
+
+impl From<EdgeArgs> for diia_qr::config::EdgeLimits {
+    fn from(e: EdgeArgs) -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(e.header_read_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(e.request_timeout_secs.max(1)),
+            max_connections: e.max_connections,
+            max_in_flight: e.max_in_flight,
+            guesses_per_minute: e.guesses_per_minute,
+            public_per_minute: e.public_requests_per_minute,
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
@@ -266,8 +305,23 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { port, host, data_dir, database_url, public_url, smtp_url, mail_dir, mail_from, delivery, seal, keys, sign_in } => {
+        Command::Serve {
+            port,
+            host,
+            data_dir,
+            database_url,
+            public_url,
+            smtp_url,
+            mail_dir,
+            mail_from,
+            delivery,
+            edge,
+            seal,
+            keys,
+            sign_in,
+        } => {
             let mut config = Config::with_data_dir(data_dir);
+            config.edge = edge.into();
             (config.seal, config.retired_seal_certificates) = seal.source();
             config.kep_trust_anchors = sign_in.kep_trust_anchors;
             config.kep_crls = sign_in.kep_crl;

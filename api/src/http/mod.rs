@@ -7,6 +7,7 @@
 mod audit;
 mod cabinet;
 mod citizen;
+pub mod edge;
 pub mod extract;
 mod moderation;
 pub mod openapi;
@@ -138,7 +139,9 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-pub fn router(state: AppState) -> Router {
+/// The API behind its edge: per-client limits, the in-flight limit and timeout, security
+/// headers on every answer (the fallbacks' too), and a log line per request.
+pub fn router(state: AppState, edge: Arc<edge::Edge>) -> Router {
     routes()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
@@ -147,7 +150,9 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(edge, edge::limit_request))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(edge::security_headers))
         .with_state(state)
 }
 

@@ -1,15 +1,18 @@
 //! What anyone may call without signing in: the mailbox owner's confirmation, the published
 //! certificates, the QR link's landing page and its preview, the short link.
 
+use std::sync::LazyLock;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::share_request::ShareSnapshot;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::edge::{page_policy, Page};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problem::ApiError;
 use super::AppState;
@@ -137,6 +140,9 @@ pub async fn short_link(State(s): State<AppState>, ApiPath(code): ApiPath<String
     params(("token" = String, Path, description = "The QR's token")),
     responses((status = 200, description = "The landing page (its details come from `/api/v1/qr-preview`)", body = String, content_type = "text/html"))
 )]
-pub async fn qr_landing(ApiPath(_token): ApiPath<String>) -> Html<&'static str> {
-    Html(include_str!("qr_landing.html"))
+pub async fn qr_landing(ApiPath(_token): ApiPath<String>) -> Response {
+    QR_LANDING.respond()
 }
+
+static QR_LANDING: Page =
+    Page { html: include_str!("qr_landing.html"), policy: LazyLock::new(|| page_policy(include_str!("qr_landing.html"))) };

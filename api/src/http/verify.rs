@@ -3,7 +3,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Html;
+use std::sync::LazyLock;
+
+use axum::response::Response;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use diia_qr_projections::verification::{CopyVerification, IssuedCopy};
@@ -11,6 +13,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::edge::{page_policy, Page};
 use super::extract::{ApiJson, ApiPath};
 use super::problem::ApiError;
 use super::AppState;
@@ -67,9 +70,11 @@ pub async fn issued_copy(State(s): State<AppState>, ApiPath(copy_id): ApiPath<Uu
     tag = "public",
     responses((status = 200, description = "The verification page for people", body = String, content_type = "text/html"))
 )]
-pub async fn page() -> Html<&'static str> {
-    Html(include_str!("verify.html"))
+pub async fn page() -> Response {
+    VERIFY_PAGE.respond()
 }
+
+static VERIFY_PAGE: Page = Page { html: include_str!("verify.html"), policy: LazyLock::new(|| page_policy(include_str!("verify.html"))) };
 
 #[utoipa::path(
     get,
@@ -78,6 +83,6 @@ pub async fn page() -> Html<&'static str> {
     params(("copy_id" = Uuid, Path, description = "The copy's id: where the QR printed on each copy leads")),
     responses((status = 200, description = "The verification page for one copy", body = String, content_type = "text/html"))
 )]
-pub async fn page_for_copy(ApiPath(_copy_id): ApiPath<Uuid>) -> Html<&'static str> {
-    Html(include_str!("verify.html"))
+pub async fn page_for_copy(ApiPath(_copy_id): ApiPath<Uuid>) -> Response {
+    VERIFY_PAGE.respond()
 }
