@@ -410,6 +410,8 @@ impl TestApp {
         let mut config = app.config.clone();
         app.shutdown().await;
         config.port = 0;
+        // A deployment's public address outlives a restart: the QR codes printed before lead here.
+        config.public_base_url.get_or_insert_with(|| self.base.clone());
         adjust(&mut config);
         self.clock = config.clock.clone();
         let app = Application::build(config).await.expect("the application starts again");

@@ -151,6 +151,7 @@ async fn fill_log(pool: &PgPool, shares: usize) {
                 copies: vec![document.clone()],
                 recipient_email: EmailAddress::parse("reception@palazzo.example").expect("an address"),
                 sent_at: now,
+                copy_seed: Some(uuid::Uuid::new_v4()),
             },
             ShareRequestEvent::Delivered { accepted_at: now, message_id: "<bench@diia-qr>".into() },
         ]

@@ -61,6 +61,9 @@ pub struct Config {
     pub key_generations: KeyGenerations,
     /// The system clock, or a shiftable one in tests.
     pub clock: Clock,
+    /// Mailbox confirmation letters a partner may cause a Kyiv day: enough to open a chain's
+    /// branches over a few days, too few to make the service a mail relay.
+    pub partner_letters_per_day: i32,
     /// Timeouts, connection and request limits, per-client rate limits of the HTTP edge.
     pub edge: EdgeLimits,
 }
@@ -89,6 +92,7 @@ impl Config {
             dev_sign_in: false,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),
+            partner_letters_per_day: 50,
             edge: EdgeLimits::default(),
         }
     }

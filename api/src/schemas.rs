@@ -200,10 +200,8 @@ pub mod mirrors {
     #[derive(ToSchema)]
     pub struct IssuedCopy {
         pub copy_id: Uuid,
-        pub share_request_id: Uuid,
-        pub partner_id: Uuid,
         pub organisation_name: String,
-        /// ЄДРПОУ (or a ФОП's РНОКПП) of the addressee.
+        /// ЄДРПОУ of the addressee; null for a sole proprietor (its code is a РНОКПП).
         pub registry_code: Option<String>,
         pub branch_name: String,
         pub branch_address: String,
@@ -230,6 +228,8 @@ pub mod mirrors {
         Malformed,
         #[schema(rename = "unreadable")]
         Unreadable,
+        #[schema(rename = "revoked")]
+        Revoked,
     }
 
     #[derive(ToSchema)]

@@ -143,7 +143,7 @@ fn kep_trust(config: &Config, pki_dir: &std::path::Path) -> Result<KepTrust, Sta
     if config.kep_trust_anchors.is_none() {
         operators.insert(DevPki::test_operator_rnokpp().map_err(|e| StartupError::Config(e.to_string()))?);
     }
-    Ok(KepTrust { anchors, revocation, operators })
+    Ok(KepTrust { anchors, revocation: Arc::new(revocation), operators })
 }
 
 impl ServiceKeys {
@@ -212,6 +212,7 @@ impl Application {
             public_base_url: public_base_url.clone(),
             share_ttl: chrono::Duration::seconds(config.share_ttl_seconds),
             dev_sign_in: config.dev_sign_in,
+            partner_letters_per_day: config.partner_letters_per_day,
         };
         if config.dev_sign_in {
             tracing::warn!("development sign-in is on: it trusts submitted identities; never enable it in a deployment");

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::identifiers::{EmailAddress, IdentifierError};
 use crate::moderation::{ModerationError, NameReview};
 use crate::names::{BranchName, NameError};
-use crate::text::{self, TextError};
 use crate::partner::PartnerStatus;
+use crate::text::{self, TextError};
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
 
 /// The branch's address, in the fields Diia's partner API uses.
@@ -86,6 +86,8 @@ pub enum BranchCommand {
         /// Random, chosen by the caller; with the secret it determines the confirmation code.
         confirmation_nonce: String,
         at: DateTime<Utc>,
+        /// The partner's branches whose mailbox is not confirmed yet, as the caller counted them.
+        unconfirmed_branches: u32,
     },
     /// The mailbox's owner types the code from the letter. `renewal_nonce` is the nonce of a new
     /// code, used only if this guess voids the current one.
@@ -185,6 +187,8 @@ pub enum BranchError {
     ConfirmationCodeExpired,
     #[error("електронну пошту вже підтверджено")]
     EmailAlreadyConfirmed,
+    #[error("уже {0} відділень чекають на підтвердження пошти: підтвердьте їх, перш ніж створювати нові")]
+    TooManyUnconfirmed(u32),
     #[error("нова назва така сама, як чинна")]
     NameUnchanged,
     #[error("відділення видалено модерацією Дія.QR: створіть нове з належною назвою")]
@@ -198,7 +202,7 @@ impl RuleViolation for BranchError {
         match self {
             Self::NotFound => RuleKind::NotFound,
             Self::RemovedByModeration | Self::ConfirmationCodeExpired => RuleKind::Gone,
-            Self::ConfirmationLettersExhausted => RuleKind::RateLimited,
+            Self::ConfirmationLettersExhausted | Self::TooManyUnconfirmed(_) => RuleKind::RateLimited,
             Self::AlreadyExists | Self::EmailAlreadyConfirmed | Self::NameUnchanged => RuleKind::Conflict,
             Self::PartnerNotActive(_)
             | Self::Name(_)
@@ -226,6 +230,7 @@ impl RuleViolation for BranchError {
             Self::ConfirmationLettersExhausted => "email-confirmation-letters-exhausted",
             Self::ConfirmationCodeExpired => "email-confirmation-code-expired",
             Self::EmailAlreadyConfirmed => "email-already-confirmed",
+            Self::TooManyUnconfirmed(_) => "branch-unconfirmed-limit",
             Self::NameUnchanged => "branch-name-unchanged",
             Self::RemovedByModeration => "branch-removed-by-moderation",
             Self::Moderation(e) => e.code(),
@@ -254,6 +259,10 @@ pub struct Branch {
     #[serde(default)]
     letters_sent_at: Vec<DateTime<Utc>>,
 }
+
+/// Branches of one partner that may wait for their mailbox's confirmation at once: each sent a
+/// letter to an address nobody has vouched for yet, so a partner cannot use branches as a relay.
+pub const MAX_UNCONFIRMED_BRANCHES: u32 = 10;
 
 /// Wrong codes a letter's code survives; the next one voids it.
 pub const MAX_WRONG_CODES: u32 = 5;
@@ -313,9 +322,22 @@ impl Aggregate for Branch {
     async fn handle(&mut self, command: BranchCommand, services: &BranchServices, sink: &EventSink<Self>) -> Result<(), BranchError> {
         match command {
             BranchCommand::Create { .. } if self.exists() => Err(BranchError::AlreadyExists),
-            BranchCommand::Create { branch_id, partner_id, partner_status, name, address, email, confirmation_nonce, at } => {
+            BranchCommand::Create {
+                branch_id,
+                partner_id,
+                partner_status,
+                name,
+                address,
+                email,
+                confirmation_nonce,
+                at,
+                unconfirmed_branches,
+            } => {
                 if partner_status != PartnerStatus::Active {
                     return Err(BranchError::PartnerNotActive(partner_status));
+                }
+                if unconfirmed_branches >= MAX_UNCONFIRMED_BRANCHES {
+                    return Err(BranchError::TooManyUnconfirmed(MAX_UNCONFIRMED_BRANCHES));
                 }
                 let name = BranchName::parse(&name)?;
                 let address = address.normalised()?;
@@ -478,6 +500,7 @@ pub(crate) mod tests {
             email: "desk@palazzo.ua".into(),
             confirmation_nonce: "n1".into(),
             at: t0(),
+            unconfirmed_branches: 0,
         }
     }
     pub fn created() -> Vec<BranchEvent> {
@@ -560,6 +583,19 @@ pub(crate) mod tests {
             .when_async(create(PartnerStatus::Active, &"Г".repeat(201)))
             .await
             .then_expect_error(BranchError::Name(NameError::TooLong(201, BranchName::MAX_CHARS)));
+    }
+
+    #[tokio::test]
+    async fn a_partner_with_ten_unconfirmed_branches_creates_no_more() {
+        let mut cmd = create(PartnerStatus::Active, "Готель «Палаццо»");
+        if let BranchCommand::Create { unconfirmed_branches, .. } = &mut cmd {
+            *unconfirmed_branches = MAX_UNCONFIRMED_BRANCHES;
+        }
+        branch()
+            .given_no_previous_events()
+            .when_async(cmd)
+            .await
+            .then_expect_error(BranchError::TooManyUnconfirmed(MAX_UNCONFIRMED_BRANCHES));
     }
 
     #[tokio::test]

@@ -52,7 +52,19 @@ mod architecture {
     /// become its dependency. Adding one must fail here and be argued in ARCHITECTURE.md.
     #[test]
     fn the_domain_depends_on_no_io_crate() {
-        const ALLOWED: &[&str] = &["cqrs-es", "async-trait", "serde", "serde_json", "thiserror", "chrono", "uuid", "base64", "unicode-normalization", "unicode-properties", "unicode-security"];
+        const ALLOWED: &[&str] = &[
+            "cqrs-es",
+            "async-trait",
+            "serde",
+            "serde_json",
+            "thiserror",
+            "chrono",
+            "uuid",
+            "base64",
+            "unicode-normalization",
+            "unicode-properties",
+            "unicode-security",
+        ];
         let manifest = include_str!("../Cargo.toml");
         let deps = manifest.split("[dependencies]").nth(1).expect("a [dependencies] table");
         let deps = deps.split("\n[").next().unwrap_or(deps);

@@ -128,16 +128,13 @@ fn carries_link_or_email(text: &str) -> bool {
     if chars.windows(3).any(|w| w[1] == '@' && w[0].is_alphanumeric() && w[2].is_alphanumeric()) {
         return true;
     }
-    lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
-        .filter(|token| token.contains('.'))
-        .any(|token| {
-            let labels: Vec<&str> = token.trim_matches('.').split('.').collect();
-            let Some((tld, rest)) = labels.split_last() else { return false };
-            let host_like = !rest.is_empty() && rest.iter().all(|l| !l.is_empty());
-            let tld_like = (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_lowercase()) || CYRILLIC_TLDS.contains(tld);
-            host_like && tld_like
-        })
+    lower.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-')).filter(|token| token.contains('.')).any(|token| {
+        let labels: Vec<&str> = token.trim_matches('.').split('.').collect();
+        let Some((tld, rest)) = labels.split_last() else { return false };
+        let host_like = !rest.is_empty() && rest.iter().all(|l| !l.is_empty());
+        let tld_like = (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_lowercase()) || CYRILLIC_TLDS.contains(tld);
+        host_like && tld_like
+    })
 }
 
 fn checked_text(raw: &str, max: usize) -> Result<String, NameError> {
@@ -314,7 +311,8 @@ mod tests {
             assert!(matches!(BranchName::parse(bad), Err(NameError::LinkOrEmail(_))), "{bad}");
         }
         assert!(matches!(ServiceName::parse("для знижок на palazzo.com.ua"), Err(NameError::LinkOrEmail(_))));
-        for good in ["ЦНАП м. Київ", "Ліцей ім.Шевченка", "Відділення №1.2", "ТОВ «Ґражда» (м.Львів)", "Готель «Мар'яна»"] {
+        for good in ["ЦНАП м. Київ", "Ліцей ім.Шевченка", "Відділення №1.2", "ТОВ «Ґражда» (м.Львів)", "Готель «Мар'яна»"]
+        {
             assert!(BranchName::parse(good).is_ok(), "{good}");
         }
     }

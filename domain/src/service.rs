@@ -12,8 +12,8 @@ use crate::documents::DocumentType;
 use crate::identifiers::EmailAddress;
 use crate::moderation::{ModerationError, NameReview};
 use crate::names::{NameError, ServiceName};
-use crate::text::{self, TextError};
 use crate::partner::PartnerStatus;
+use crate::text::{self, TextError};
 use crate::{RuleKind, RuleViolation, EVENT_VERSION};
 
 /// What the partner states before listing documents: it has a legal basis to process them under
@@ -289,6 +289,11 @@ impl Service {
     }
 
     /// Checks a scanned token's digest against the service's current QR.
+    /// Whether the service has a QR that scans (issued and not revoked).
+    pub fn has_active_qr(&self) -> bool {
+        self.current_digest.is_some()
+    }
+
     pub fn check_qr_token(&self, token_digest: &str) -> Result<u32, QrTokenProblem> {
         if self.review.is_removed() {
             return Err(QrTokenProblem::RemovedByModeration);

@@ -40,8 +40,8 @@ pub struct ShareSnapshot {
     pub qr_short_code: String,
 }
 
-/// Why a scanned QR does not start a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a scanned QR does not start a request (or, rechecked, a consented one is not sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ScanError {
     #[error("QR-код не розпізнано: він не належить жодній послузі Дія.QR")]
     UnknownQr,
@@ -59,6 +59,12 @@ pub enum ScanError {
     RemovedByModeration,
     #[error("організація ще не підтвердила електронну пошту відділення, тож не може отримати копії")]
     BranchEmailNotConfirmed,
+    #[error("це посилання веде не на Дія.QR, а на інший сайт: не передавайте за ним документи")]
+    ForeignLink,
+    #[error(
+        "організація змінила адресу електронної пошти після сканування: відскануйте QR-код ще раз, щоб побачити, куди підуть документи"
+    )]
+    RecipientChanged,
 }
 
 impl RuleViolation for ScanError {
@@ -66,7 +72,8 @@ impl RuleViolation for ScanError {
         match self {
             Self::UnknownQr => RuleKind::NotFound,
             Self::RotatedQr | Self::RevokedQr | Self::ServiceDeactivated | Self::RemovedByModeration => RuleKind::Gone,
-            Self::ForgedQr | Self::PartnerNotActive | Self::BranchEmailNotConfirmed => RuleKind::Invalid,
+            Self::RecipientChanged => RuleKind::Conflict,
+            Self::ForgedQr | Self::PartnerNotActive | Self::BranchEmailNotConfirmed | Self::ForeignLink => RuleKind::Invalid,
         }
     }
     fn code(&self) -> &'static str {
@@ -79,6 +86,8 @@ impl RuleViolation for ScanError {
             Self::RemovedByModeration => "qr-removed-by-moderation",
             Self::PartnerNotActive => "qr-partner-not-active",
             Self::BranchEmailNotConfirmed => "qr-branch-email-not-confirmed",
+            Self::ForeignLink => "qr-link-foreign",
+            Self::RecipientChanged => "share-recipient-changed",
         }
     }
 }
@@ -123,6 +132,33 @@ impl ShareSnapshot {
             qr_version,
             qr_short_code: service.qr_short_code().to_string(),
         })
+    }
+
+    /// Whether the request the citizen consented to may still go out, as the partner, branch
+    /// and service stand at the moment of sending (`token_digest` is the digest of the scanned QR
+    /// version's token): the partner active, the service neither deactivated nor removed, the
+    /// QR not revoked, the branch not removed and its confirmed mailbox still the snapshot's. A
+    /// routine rotation of the QR is no reason to refuse a citizen mid-way; a revocation is.
+    pub fn recheck(&self, partner: &Partner, branch: &Branch, service: &Service, token_digest: &str) -> Result<(), ScanError> {
+        match service.check_qr_token(token_digest) {
+            Ok(_) => {}
+            Err(QrTokenProblem::Rotated) if service.has_active_qr() => {}
+            Err(QrTokenProblem::Rotated | QrTokenProblem::Revoked) => return Err(ScanError::RevokedQr),
+            Err(QrTokenProblem::Forged) => return Err(ScanError::ForgedQr),
+            Err(QrTokenProblem::ServiceDeactivated) => return Err(ScanError::ServiceDeactivated),
+            Err(QrTokenProblem::RemovedByModeration) => return Err(ScanError::RemovedByModeration),
+        }
+        if branch.is_removed() {
+            return Err(ScanError::RemovedByModeration);
+        }
+        if partner.status() != PartnerStatus::Active {
+            return Err(ScanError::PartnerNotActive);
+        }
+        match branch.confirmed_email() {
+            None => Err(ScanError::BranchEmailNotConfirmed),
+            Some(email) if *email != self.recipient_email => Err(ScanError::RecipientChanged),
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -305,6 +341,11 @@ pub enum ShareRequestCommand {
     },
     Send {
         at: DateTime<Utc>,
+        /// How the recipient stands now ([`ShareSnapshot::recheck`], read by the application
+        /// from the partner, branch and service just before sending).
+        recipient: Result<(), ScanError>,
+        /// Random, chosen by the caller: the seed of the copies' ids.
+        copy_seed: Uuid,
     },
     Decline {
         at: DateTime<Utc>,
@@ -357,6 +398,11 @@ pub enum ShareRequestEvent {
         copies: Vec<HeldDocument>,
         recipient_email: EmailAddress,
         sent_at: DateTime<Utc>,
+        /// Random: the copies' ids derive from it and each document, so an id tells nothing of
+        /// the document's number. Sealed with the personal fields. Absent in events recorded
+        /// before it existed: their copies' ids derive from the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        copy_seed: Option<Uuid>,
     },
     Delivered {
         accepted_at: DateTime<Utc>,
@@ -464,6 +510,8 @@ pub enum ShareRequestError {
     DeliveryAlreadyRecorded,
     #[error("час запиту ще не минув")]
     NotExpiredYet,
+    #[error("документи не надіслано: {0}")]
+    RecipientWithdrawn(ScanError),
     #[error("персональні дані цього запиту вже видалено")]
     AlreadyErased,
     #[error("запит ще не завершено: дані видаляють після завершення")]
@@ -499,6 +547,7 @@ impl RuleViolation for ShareRequestError {
             | Self::NotConsented
             | Self::NotSent
             | Self::NotExpiredYet => RuleKind::Invalid,
+            Self::RecipientWithdrawn(e) => e.kind(),
         }
     }
     fn code(&self) -> &'static str {
@@ -529,6 +578,7 @@ impl RuleViolation for ShareRequestError {
             Self::AlreadyErased => "share-data-already-erased",
             Self::NotEnded => "share-not-ended",
             Self::RetentionNotOver(_) => "share-retention-not-over",
+            Self::RecipientWithdrawn(e) => e.code(),
         }
     }
     fn diia_code(&self) -> Option<u32> {
@@ -766,11 +816,12 @@ impl Aggregate for ShareRequest {
                 sink.write(E::ConsentSigned { statement, signature_base64, signed_at: at }, self).await;
                 Ok(())
             }
-            C::Send { at } => {
+            C::Send { at, recipient, copy_seed } => {
                 self.ensure_open_for_citizen(at)?;
                 if self.status != ShareStatus::Consented {
                     return Err(Error::NotConsented);
                 }
+                recipient.map_err(Error::RecipientWithdrawn)?;
                 let (Some(citizen), Some(snapshot)) = (&self.citizen, &self.snapshot) else {
                     return Err(Error::NotFound);
                 };
@@ -788,7 +839,7 @@ impl Aggregate for ShareRequest {
                     return Err(Error::MissingDocuments(missing));
                 }
                 let recipient_email = snapshot.recipient_email.clone();
-                sink.write(E::Sent { copies, recipient_email, sent_at: at }, self).await;
+                sink.write(E::Sent { copies, recipient_email, sent_at: at, copy_seed: Some(copy_seed) }, self).await;
                 Ok(())
             }
             C::Decline { at } => {
@@ -1014,12 +1065,16 @@ mod tests {
         assert_eq!(placeholder.consent(), None, "an erased event's placeholder is no consent");
     }
 
+    fn copy_seed() -> Uuid {
+        Uuid::from_u128(0x5eed)
+    }
     fn sent() -> Vec<ShareRequestEvent> {
         let mut events = consented();
         events.push(ShareRequestEvent::Sent {
             copies: parent_documents()[..2].to_vec(),
             recipient_email: EmailAddress::parse("desk@palazzo.ua").unwrap(),
             sent_at: t(3),
+            copy_seed: Some(copy_seed()),
         });
         events
     }
@@ -1045,7 +1100,7 @@ mod tests {
             ShareRequestCommand::ChooseDocuments { choices: vec![], at },
             ShareRequestCommand::VerifyPhoto { assertion: "me".into(), at },
             ShareRequestCommand::Confirm { code: "123456".into(), at },
-            ShareRequestCommand::Send { at },
+            ShareRequestCommand::Send { at, recipient: Ok(()), copy_seed: copy_seed() },
             ShareRequestCommand::Decline { at },
         ]
     }
@@ -1164,8 +1219,12 @@ mod tests {
             ShareRequestEvent::PhotoVerified { at: t(1), assertion_id: Some("me".into()) },
         ];
         given.push(ShareRequestEvent::ConsentSigned { statement: "{}".into(), signature_base64: "AA==".into(), signed_at: t(2) });
-        let events =
-            framework(parent_documents()).given(given).when_async(ShareRequestCommand::Send { at: t(3) }).await.inspect_result().unwrap();
+        let events = framework(parent_documents())
+            .given(given)
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
+            .await
+            .inspect_result()
+            .unwrap();
         let ShareRequestEvent::Sent { copies, .. } = &events[0] else { panic!("{events:?}") };
         assert_eq!(copies.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["Їржина, 2019"]);
     }
@@ -1275,12 +1334,12 @@ mod tests {
     async fn sending_needs_consent_and_happens_once() {
         framework(parent_documents())
             .given(consented()[..2].to_vec())
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::NotConsented);
         let events = framework(parent_documents())
             .given(consented())
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .inspect_result()
             .unwrap();
@@ -1291,16 +1350,27 @@ mod tests {
         sent.extend(events);
         framework(parent_documents())
             .given(sent)
-            .when_async(ShareRequestCommand::Send { at: t(4) })
+            .when_async(ShareRequestCommand::Send { at: t(4), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::AlreadySent);
+    }
+
+    #[tokio::test]
+    async fn a_recipient_that_no_longer_stands_stops_the_send() {
+        for why in [ScanError::PartnerNotActive, ScanError::RevokedQr, ScanError::BranchEmailNotConfirmed, ScanError::RecipientChanged] {
+            framework(parent_documents())
+                .given(consented())
+                .when_async(ShareRequestCommand::Send { at: t(3), recipient: Err(why), copy_seed: copy_seed() })
+                .await
+                .then_expect_error(ShareRequestError::RecipientWithdrawn(why));
+        }
     }
 
     #[tokio::test]
     async fn nothing_is_sent_before_the_photo_is_verified() {
         framework(parent_documents())
             .given(vec![opened(passport_and_tax())])
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::NotConsented);
     }
@@ -1309,7 +1379,7 @@ mod tests {
     async fn a_consented_request_sends_the_copies_to_the_snapshot_mailbox() {
         framework(parent_documents())
             .given(consented())
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_events(vec![sent()[3].clone()]);
     }
@@ -1318,7 +1388,7 @@ mod tests {
     async fn a_document_withdrawn_after_consent_means_nothing_is_sent() {
         framework(parent_documents()[..1].to_vec())
             .given(consented())
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::MissingDocuments(vec![DocumentType::TaxpayerCard]));
     }
@@ -1327,7 +1397,7 @@ mod tests {
     async fn nothing_is_sent_while_the_registries_do_not_answer() {
         registry_failing(RegistryError::Unavailable("тайм-аут".into()))
             .given(consented())
-            .when_async(ShareRequestCommand::Send { at: t(3) })
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::Registry(RegistryError::Unavailable("тайм-аут".into())));
     }
@@ -1394,7 +1464,7 @@ mod tests {
     async fn an_unfinished_request_expires() {
         framework(parent_documents())
             .given(consented())
-            .when_async(ShareRequestCommand::Send { at: t(15) })
+            .when_async(ShareRequestCommand::Send { at: t(15), recipient: Ok(()), copy_seed: copy_seed() })
             .await
             .then_expect_error(ShareRequestError::Expired);
         assert_eq!(ShareRequestError::Expired.diia_code(), Some(12201002));
@@ -1699,8 +1769,12 @@ mod tests {
         agg.apply(opened.clone());
         assert_eq!(agg.citizen().map(Rnokpp::as_str), Some("3214567890"));
         let given = vec![opened, consented()[1].clone(), consented()[2].clone()];
-        let events =
-            framework(parent_documents()).given(given).when_async(ShareRequestCommand::Send { at: t(3) }).await.inspect_result().unwrap();
+        let events = framework(parent_documents())
+            .given(given)
+            .when_async(ShareRequestCommand::Send { at: t(3), recipient: Ok(()), copy_seed: copy_seed() })
+            .await
+            .inspect_result()
+            .unwrap();
         let [ShareRequestEvent::Sent { recipient_email, .. }] = &events[..] else { panic!("{events:?}") };
         assert_eq!(recipient_email.as_str(), "desk@palazzo");
     }

@@ -71,15 +71,15 @@ mod tests {
     #[test]
     fn invisible_and_control_characters_are_refused_with_their_code_point() {
         for (raw, cp) in [
-            ("Ді\u{200B}я", "U+200B"), // zero-width space
-            ("Ді\u{200D}я", "U+200D"), // zero-width joiner
-            ("\u{202E}яіД", "U+202E"), // right-to-left override
-            ("Ді\u{00AD}я", "U+00AD"), // soft hyphen
-            ("\u{FEFF}Дія", "U+FEFF"), // byte order mark
-            ("Ді\u{2066}я", "U+2066"), // left-to-right isolate
-            ("Дія\u{0000}", "U+0000"), // NUL
-            ("Дія\u{0007}", "U+0007"), // bell
-            ("Дія\u{E000}", "U+E000"), // private use
+            ("Ді\u{200B}я", "U+200B"),   // zero-width space
+            ("Ді\u{200D}я", "U+200D"),   // zero-width joiner
+            ("\u{202E}яіД", "U+202E"),   // right-to-left override
+            ("Ді\u{00AD}я", "U+00AD"),   // soft hyphen
+            ("\u{FEFF}Дія", "U+FEFF"),   // byte order mark
+            ("Ді\u{2066}я", "U+2066"),   // left-to-right isolate
+            ("Дія\u{0000}", "U+0000"),   // NUL
+            ("Дія\u{0007}", "U+0007"),   // bell
+            ("Дія\u{E000}", "U+E000"),   // private use
             ("Д\u{E0069}ія", "U+E0069"), // tag letter
         ] {
             assert_eq!(line(raw, 200), Err(TextError::Invisible(cp.into())), "{raw:?}");

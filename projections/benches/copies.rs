@@ -26,6 +26,7 @@ fn copies(c: &mut Criterion) {
     let url = "https://diia-qr.example.gov.ua/verify/8b0d7c8e-3f4a-5b61-9c2d-0e1f2a3b4c5d";
     let ctx = CopyContext {
         share_request_id: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+        copy_seed: Uuid::from_u128(0x5eed),
         organisation_name: "ТОВ «Готель “Палаццо”»",
         branch_name: "Готель «Палаццо» — рецепція",
         branch_address: "м. Тернопіль, вул. Руська, 10",

@@ -35,3 +35,54 @@ pub async fn refused_scans_of_services(pool: &PgPool, service_ids: &[Uuid]) -> R
         .fetch_all(pool)
         .await
 }
+
+/// Reserves one of a partner's confirmation letters of the Kyiv day of `at`: `false` when
+/// `limit` were already reserved that day. Atomic, so parallel requests cannot pass the limit
+/// together.
+pub async fn reserve_partner_letter(
+    pool: &PgPool,
+    partner_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    limit: i32,
+) -> Result<bool, sqlx::Error> {
+    let day = at.with_timezone(&chrono_tz::Europe::Kyiv).date_naive();
+    let reserved: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO partner_letter_days (partner_id, day, letters) VALUES ($1, $2, 1)
+         ON CONFLICT (partner_id, day) DO UPDATE SET letters = partner_letter_days.letters + 1
+         WHERE partner_letter_days.letters < $3
+         RETURNING letters",
+    )
+    .bind(partner_id)
+    .bind(day)
+    .bind(limit)
+    .fetch_optional(pool)
+    .await?;
+    // Old days are of no use once past: dropped as new ones come, a few at a time.
+    sqlx::query("DELETE FROM partner_letter_days WHERE ctid IN (SELECT ctid FROM partner_letter_days WHERE day < $1 - 2 LIMIT 100)")
+        .bind(day)
+        .execute(pool)
+        .await?;
+    Ok(reserved.is_some())
+}
+
+/// Gives back a letter reserved by a command that was then refused (best effort: a failure
+/// leaves the limit erring on the side of fewer letters).
+pub async fn release_partner_letter(pool: &PgPool, partner_id: Uuid, at: chrono::DateTime<chrono::Utc>) {
+    let day = at.with_timezone(&chrono_tz::Europe::Kyiv).date_naive();
+    let result = sqlx::query("UPDATE partner_letter_days SET letters = letters - 1 WHERE partner_id = $1 AND day = $2 AND letters > 0")
+        .bind(partner_id)
+        .bind(day)
+        .execute(pool)
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "a refused command's letter was not given back");
+    }
+}
+
+/// A partner's branches whose mailbox waits for confirmation (not removed by moderation).
+pub async fn unconfirmed_branches_of(pool: &PgPool, partner_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM branches_view WHERE partner_id = $1 AND NOT email_confirmed AND moderation <> 'removed'")
+        .bind(partner_id)
+        .fetch_one(pool)
+        .await
+}

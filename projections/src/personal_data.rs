@@ -51,11 +51,14 @@ fn personal_fields(event_type: &str) -> &'static [PersonalField] {
     fn list() -> Value {
         Value::Array(Vec::new())
     }
+    fn none() -> Value {
+        Value::Null
+    }
     match event_type {
         "ShareRequestOpened" => &[("citizen", text), ("candidates", list)],
         "ShareRequestDocumentsChosen" => &[("choices", list)],
         "ShareRequestConsentSigned" => &[("statement", text), ("signature_base64", text)],
-        "ShareRequestSent" => &[("copies", list)],
+        "ShareRequestSent" => &[("copies", list), ("copy_seed", none)],
         // The mail server's reply may quote the address.
         "ShareRequestDeliveryFailed" => &[("reason", text)],
         _ => &[],
@@ -81,9 +84,11 @@ pub fn seal(payload: &mut Value, aggregate_id: &str, sequence: i64, event_type: 
     let fields = personal_fields(event_type);
     let Some(object) = variant(payload) else { return Ok(()) };
     let mut personal = Map::new();
+    // A field the event does not carry (an optional one) stays absent: sealed or not, the
+    // payload keeps its shape.
     for (name, empty) in fields {
-        if let Some(value) = object.insert((*name).to_string(), empty()) {
-            personal.insert((*name).to_string(), value);
+        if let Some(value) = object.get_mut(*name) {
+            personal.insert((*name).to_string(), std::mem::replace(value, empty()));
         }
     }
     if personal.is_empty() {

@@ -7,6 +7,8 @@
 //! signature over them by a pinned seal certificate with a seal's key usage, valid at the time
 //! the registry recorded. The signer's own claimed signing time never dates a copy.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use openssl::x509::{X509KeyUsage, X509};
 use serde::Serialize;
@@ -16,22 +18,37 @@ use uuid::Uuid;
 use crate::digest::sha256_hex;
 use crate::documents::pdf::read::{self, PresentedPdf};
 use crate::documents::wording::kyiv_time;
+use crate::pki::revocation::{RevocationError, RevocationLists};
 use crate::seal::{verify_detached_at, SealCertificates, VerifiedSignature, VerifyError};
 
-/// What the registry knows of an issued copy.
+/// What the registry knows of an issued copy. What anyone holding a copy id may read of it is
+/// what the copy itself prints: never the share's or the partner's ids, nor a sole
+/// proprietor's РНОКПП.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct IssuedCopy {
     pub copy_id: Uuid,
+    #[serde(skip)]
     pub share_request_id: Uuid,
+    #[serde(skip)]
     pub partner_id: Uuid,
     pub organisation_name: String,
-    /// ЄДРПОУ (or a ФОП's РНОКПП) of the addressee.
+    /// ЄДРПОУ of the addressee; a ФОП's registry code is its РНОКПП, shown to no one.
+    #[serde(serialize_with = "public_registry_code")]
     pub registry_code: Option<String>,
     pub branch_name: String,
     pub branch_address: String,
     pub purposes: serde_json::Value,
     pub document_type: String,
     pub made_at: DateTime<Utc>,
+}
+
+/// A legal entity's ЄДРПОУ (8 digits) is public; a sole proprietor's 10-digit РНОКПП is not.
+fn public_registry_code<S: serde::Serializer>(code: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&public_code(code.as_deref()), s)
+}
+
+fn public_code(code: Option<&str>) -> Option<&str> {
+    code.filter(|c| c.len() == 8)
 }
 
 const COLUMNS: &str =
@@ -90,6 +107,9 @@ pub enum Verdict {
     Malformed,
     /// The file is not a PDF that can be read (refused unread, or damaged beyond reading).
     Unreadable,
+    /// The seal's certificate was revoked before the copy was made: whatever it sealed since is
+    /// not the service's word.
+    Revoked,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,12 +155,20 @@ impl CopyVerification {
     }
 }
 
-/// What a verifier trusts: the CAs a seal certificate must chain to, and the service's own seal
-/// certificates, which alone make a copy.
-#[derive(Clone, Debug)]
+/// What a verifier trusts: the CAs a seal certificate must chain to, the service's own seal
+/// certificates, which alone make a copy, and their CAs' revocation lists (none offline, unless
+/// given).
+#[derive(Clone)]
 pub struct SealTrust {
     pub anchors: Vec<X509>,
     pub seals: SealCertificates,
+    pub revocation: Option<Arc<RevocationLists>>,
+}
+
+impl std::fmt::Debug for SealTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealTrust").field("anchors", &self.anchors.len()).field("revocation", &self.revocation.is_some()).finish()
+    }
 }
 
 /// The seal alone: a valid signature over `pdf` by a pinned seal certificate (with a seal's key
@@ -181,12 +209,41 @@ pub fn check_seal(pdf: &[u8], p7s: &[u8], trust: &SealTrust, dated_at: Option<Da
         )
         .with_signature(&signature);
     }
+    let mut warnings = Vec::new();
+    if let Some(revocation) = &trust.revocation {
+        // Checked at the registry's time of the copy when there is one: the signer's own claim
+        // of when it signed is no proof (a stolen key can claim any time).
+        let now = Utc::now();
+        let at = dated_at.or(signature.signing_time).unwrap_or(now);
+        match revocation.check(&signature.signer_certificate, at, now) {
+            Err(RevocationError::Revoked(when)) => {
+                return CopyVerification::new(
+                    Verdict::Revoked,
+                    format!(
+                        "Сертифікат печатки «{}» відкликано {when}, до часу цієї копії: вона не є справжньою копією сервісу.",
+                        signature.signer_subject
+                    ),
+                )
+                .with_signature(&signature);
+            }
+            Err(other) => warnings.push(format!("Відкликання сертифіката печатки не перевірено: {other}.")),
+            Ok(()) => {
+                if let Err(RevocationError::Revoked(when)) = revocation.check(&signature.signer_certificate, now, now) {
+                    warnings.push(format!(
+                        "Сертифікат печатки відкликано {when}, уже після того, як копію сформовано: копія, зроблена раніше, лишається справжньою."
+                    ));
+                }
+            }
+        }
+    }
     let when = signature.signing_time.map(kyiv_time).unwrap_or_else(|| "час не вказано".into());
-    CopyVerification::new(
+    let mut sealed = CopyVerification::new(
         Verdict::Sealed,
         format!("Печатка сервісу «{}» справжня, накладена {when} (за підписом).", signature.signer_subject),
     )
-    .with_signature(&signature)
+    .with_signature(&signature);
+    sealed.warnings = warnings;
+    sealed
 }
 
 /// The whole verdict: the registry first (are these bytes an issued copy?), then the seal if a
@@ -229,9 +286,18 @@ pub async fn verify_copy(
                     copy.organisation_name
                 ),
             );
+            // The copy's time is the registry's; the signer's claim only has to agree with it.
             genuine.signer = seal.signer.clone();
-            genuine.signed_at = seal.signed_at;
-            genuine.signed_at_kyiv = seal.signed_at_kyiv.clone();
+            genuine.signed_at = Some(copy.made_at);
+            genuine.signed_at_kyiv = Some(kyiv_time(copy.made_at));
+            genuine.warnings = seal.warnings.clone();
+            if seal.signed_at.is_some_and(|claimed| (claimed - copy.made_at).num_seconds().abs() > 300) {
+                genuine.warnings.push(format!(
+                    "Час у підписі ({}) не збігається з часом реєстру ({}): чинним є час реєстру.",
+                    seal.signed_at_kyiv.as_deref().unwrap_or_default(),
+                    kyiv_time(copy.made_at)
+                ));
+            }
             genuine
         }
         (Some(_), Some(seal)) if seal.verdict == Verdict::Altered => CopyVerification::new(
@@ -253,7 +319,7 @@ pub async fn verify_copy(
             result.warnings.push(format!(
                 "Увага: копію надіслано організації «{}» (код {}), а пред'являє її організація з кодом {presenter}.",
                 copy.organisation_name,
-                copy.registry_code.as_deref().unwrap_or("невідомий")
+                public_code(copy.registry_code.as_deref()).unwrap_or("приховано")
             ));
         }
     }

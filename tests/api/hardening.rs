@@ -378,3 +378,204 @@ async fn half_sent_headers_are_cut_off_and_a_stalled_body_does_not_hold_the_serv
     assert_eq!(status, StatusCode::OK, "the slot is free again");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_scan_takes_only_this_services_links() {
+    let app = spawn_app().await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let token = qr.link.rsplit_once("/qr/v1/").unwrap().1.to_string();
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    for foreign in [
+        format!("https://evil.example/qr/v1/{token}"),
+        format!("{}.evil.example/qr/v1/{token}", app.base),
+        format!("https://evil.example/?to={}", qr.link),
+    ] {
+        let (status, body) = app.scan(&citizen, &foreign).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-link-foreign")), "{foreign}: {body}");
+        let (status, body) = app.get(&format!("/api/v1/qr-preview?link={}", urlencode(&foreign)), None).await;
+        assert_eq!(body["code"], "qr-link-foreign", "{status} {body}");
+    }
+    let (status, body) = app.scan(&citizen, &qr.link).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app.scan(&citizen, &token).await;
+    assert_eq!(status, StatusCode::CREATED, "the bare token, as the app may pass it: {body}");
+
+    // Forged tokens naming services that do not exist are counted under no service: the
+    // counters cannot grow with what a scanner invents.
+    let rows_before: i64 = sqlx::query_scalar("SELECT count(*) FROM qr_scan_refusals").fetch_one(&app.pool).await.unwrap();
+    for _ in 0..20 {
+        use base64::Engine as _;
+        let mut forged = uuid::Uuid::new_v4().as_bytes().to_vec();
+        forged.extend_from_slice(&[0, 0, 0, 1]);
+        forged.extend_from_slice(&[7; 16]);
+        let (status, _) = app.scan(&citizen, &base64::prelude::BASE64_URL_SAFE_NO_PAD.encode(&forged)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let rows_after: i64 = sqlx::query_scalar("SELECT count(*) FROM qr_scan_refusals").fetch_one(&app.pool).await.unwrap();
+    assert!(rows_after <= rows_before + 1, "{rows_before} rows, then {rows_after}");
+    app.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn sending_rechecks_the_recipient_as_it_stands_now() {
+    let app = spawn_app().await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let operator = app.operator_session().await;
+    let send = |citizen: String, id: String| {
+        let app = &app;
+        async move { app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await }
+    };
+
+    // Suspended after the citizen consented: nothing goes out; reinstated: it does.
+    let (citizen, id) = app.consented_share(&qr.link, &diia_qr_tests::citizens::maryana()).await;
+    let suspension = format!("/api/v1/operator/partners/{}/suspension", qr.partner.partner_id);
+    let (status, body) = app.post(&suspension, Some(&operator), json!({"reason": "перевірка"})).await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = send(citizen.clone(), id.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-partner-not-active")), "{body}");
+    let response = app.client.delete(app.url(&suspension)).bearer_auth(&operator).send().await.unwrap();
+    assert!(response.status().is_success());
+    let (status, body) = send(citizen, id).await;
+    assert!(status.is_success(), "{body}");
+    // The suspension ended the head's session.
+    let head = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await;
+
+    // The branch's mailbox changed since the scan: the copies would go to an address the
+    // citizen never saw.
+    let (citizen, id) = app.consented_share(&qr.link, &diia_qr_tests::citizens::yevhen()).await;
+    let (status, body) =
+        app.put(&format!("/api/v1/partner/branches/{}/email", qr.branch_id), &head, json!({"email": "new-desk@palazzo.example"})).await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = send(citizen.clone(), id.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-branch-email-not-confirmed")), "{body}");
+    app.confirm_branch_mailbox(&qr.branch_id, "new-desk@palazzo.example").await;
+    let (status, body) = send(citizen, id).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("share-recipient-changed")), "{body}");
+
+    // Revoked after consent: nothing goes out.
+    let (citizen, id) = app.consented_share(&qr.link, &diia_qr_tests::citizens::ihor()).await;
+    let response =
+        app.client.delete(app.url(&format!("/api/v1/partner/services/{}/qr", qr.service_id))).bearer_auth(&head).send().await.unwrap();
+    assert!(response.status().is_success());
+    let (status, body) = send(citizen, id).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("qr-revoked")), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn branches_cannot_make_the_service_a_mail_relay() {
+    let app = spawn_app_with(|c| c.partner_letters_per_day = 12).await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    // Ten branches may wait for their mailbox at once; the eleventh waits for one of them.
+    let mut branches = Vec::new();
+    for i in 1..=10 {
+        let (status, body) = app.create_branch(&partner, &format!("Відділення №{i}"), &format!("desk{i}@victim.example")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        branches.push(body["branch_id"].as_str().unwrap().to_string());
+    }
+    let unconfirmed = || async {
+        let (_, body) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+        body["branches"].as_array().map_or(0, |b| b.iter().filter(|b| b["email_confirmed"] == false).count())
+    };
+    eventually(Duration::from_secs(20), "ten pending branches in the view", || async { (unconfirmed().await == 10).then_some(()) }).await;
+    let (status, body) = app.create_branch(&partner, "Відділення №11", "desk11@victim.example").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("branch-unconfirmed-limit")), "{body}");
+
+    // The letter's subject carries none of the partner's text: only the body names the branch.
+    let letter = app.wait_for_mail(&format!("branch-{}", branches[0])).await;
+    let unpacked = diia_qr_tests::temp_dir("letter");
+    let (headers, _) = diia_qr_tests::unpack_mail(&letter, &unpacked);
+    assert_eq!(headers["subject"], "Дія.QR: підтвердіть адресу пошти відділення", "{headers}");
+    assert!(headers["body"].as_str().unwrap().contains("«Відділення №1»"), "{headers}");
+
+    // Confirming one frees a place; the partner's letters of the day (12 here) run out all the same.
+    app.confirm_branch_from_mail(&branches[0]).await;
+    eventually(Duration::from_secs(20), "nine pending", || async { (unconfirmed().await == 9).then_some(()) }).await;
+    let (status, body) = app.create_branch(&partner, "Відділення №11", "desk11@victim.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) =
+        app.put(&format!("/api/v1/partner/branches/{}/email", branches[0]), &partner.token, json!({"email": "other@victim.example"})).await;
+    assert!(status.is_success(), "the twelfth letter: {body}");
+    let (status, body) =
+        app.put(&format!("/api/v1/partner/branches/{}/email", branches[1]), &partner.token, json!({"email": "more@victim.example"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("partner-letters-exhausted")), "{body}");
+    // A Kyiv day later the partner may go on.
+    app.clock.advance(chrono::Duration::hours(25));
+    let token = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (status, body) =
+        app.put(&format!("/api/v1/partner/branches/{}/email", branches[1]), &token, json!({"email": "more@victim.example"})).await;
+    assert!(status.is_success(), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn personal_data_stays_only_where_it_must() {
+    let app = spawn_app().await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let maryana = diia_qr_tests::citizens::maryana();
+    let (citizen, share) = app.consented_share(&qr.link, &maryana).await;
+    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{share}/send"), Some(&citizen), json!({})).await;
+    assert!(status.is_success(), "{body}");
+    app.wait_for_share_status(&citizen, &share, "delivered").await;
+
+    // The delivered mail job keeps nothing of the copies.
+    let payloads: Vec<String> =
+        sqlx::query_scalar("SELECT payload::text FROM mail_outbox WHERE status = 'sent'").fetch_all(&app.pool).await.unwrap();
+    assert!(!payloads.is_empty());
+    for p in &payloads {
+        assert!(!p.contains("004512377") && !p.contains("Їжакевич") && !p.contains(&maryana.0), "a sent job still holds {p}");
+    }
+    // No event's metadata names a person by РНОКПП.
+    let head_rnokpp: String =
+        sqlx::query_scalar("SELECT payload->'Registered'->'head'->>'rnokpp' FROM events WHERE event_type = 'PartnerRegistered' LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let metadata: Vec<String> = sqlx::query_scalar("SELECT metadata::text FROM events").fetch_all(&app.pool).await.unwrap();
+    for m in &metadata {
+        assert!(!m.contains(&maryana.0) && !m.contains(&head_rnokpp), "metadata names a person: {m}");
+    }
+
+    // The copy's id is not the one a guesser could compute from the request and a document number.
+    let (_, list) = app.get(&format!("/api/v1/partner/shares/{share}/copies"), Some(&qr.partner.token)).await;
+    let copy_id = list["copies"][0]["copy_id"].as_str().unwrap().to_string();
+    let share_id: uuid::Uuid = share.parse().unwrap();
+    let derivable = uuid::Uuid::new_v5(&share_id, b"internal-passport:004512377");
+    assert_ne!(copy_id, derivable.to_string(), "the copy id derives from the document number");
+    // And the public lookup of it names neither the share nor the partner.
+    let (status, public) = app.get(&format!("/api/v1/copies/{copy_id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{public}");
+    assert!(!public.to_string().contains(&share) && !public.to_string().contains(&qr.partner.partner_id), "{public}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_is_opaque_and_a_suspension_ends_the_partners_sessions() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let raw = base64::prelude::BASE64_URL_SAFE_NO_PAD.decode(&partner.token).expect("one base64url blob");
+    let shown = String::from_utf8_lossy(&raw);
+    assert!(!shown.contains("45172831") && !shown.contains("Палаццо") && !shown.contains("partner"), "the token shows its holder: {shown}");
+
+    let operator = app.operator_session().await;
+    let (status, body) = app
+        .post(&format!("/api/v1/operator/partners/{}/suspension", partner.partner_id), Some(&operator), json!({"reason": "перевірка"}))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = app.get("/api/v1/partner", Some(&partner.token)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{body}");
+    // Signing in again shows the suspended cabinet; the old token stays ended.
+    app.clock.advance(chrono::Duration::seconds(1));
+    let fresh = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (status, body) = app.get("/api/v1/partner", Some(&fresh)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "suspended", "{body}");
+    let (status, _) = app.get("/api/v1/partner", Some(&partner.token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.shutdown().await;
+}

@@ -157,7 +157,11 @@ async fn a_suspended_partners_qr_is_refused_until_it_is_reinstated() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = app.scan(&citizen, &link).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-partner-not-active")), "{body}");
-    let (_, qr) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&partner.token)).await;
+    // The suspension ended the head's session: signed in again, the cabinet shows the refusals.
+    let (status, _) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&partner.token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a suspension ends the partner's sessions");
+    let fresh = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (_, qr) = app.get(&format!("/api/v1/partner/services/{service}/qr"), Some(&fresh)).await;
     assert_eq!(qr["refused_scans"]["qr-partner-not-active"], 1, "{qr}");
 
     let r = app.client.delete(app.url(&suspension)).bearer_auth(&operator).send().await.unwrap();

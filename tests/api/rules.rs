@@ -96,6 +96,8 @@ async fn forged_rotated_revoked_and_unknown_qr_codes_are_each_refused() {
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-forged")), "{body}");
 
     let (status, body) = app.scan(&citizen, "https://diia.app/acquirers/branch/offer/offer-request/nonsense").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("qr-link-foreign")), "{body}");
+    let (status, body) = app.scan(&citizen, &format!("{}/qr/v1/nonsense", app.base)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("qr-unknown")), "{body}");
 
     let (status, _) = app.scan(&citizen, &current).await;

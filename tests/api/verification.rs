@@ -56,7 +56,11 @@ async fn a_copy_is_verified_with_its_origin_and_a_stranger_presenting_it_is_flag
     assert!(warning.contains("21904668") && warning.contains("ТОВ «Готель „Палаццо“»"), "{v}");
 
     let (_, copy) = app.get(&format!("/api/v1/copies/{}", v["copy"]["copy_id"].as_str().unwrap()), None).await;
-    assert_eq!(copy["share_request_id"], id.as_str());
+    assert_eq!(copy["copy_id"], v["copy"]["copy_id"], "{copy}");
+    for private in ["share_request_id", "partner_id"] {
+        assert!(copy.get(private).is_none() && v["copy"].get(private).is_none(), "a copy id discloses no {private}: {copy}");
+    }
+    assert!(!copy.to_string().contains(id.as_str()), "{copy}");
     let page =
         app.client.get(app.url(&format!("/verify/{}", v["copy"]["copy_id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Перевірити") && page.contains("/api/v1/copies/verification"));

@@ -14,7 +14,7 @@ use diia_qr_projections::views::cabinet::{self, CabinetViews, ShareRow};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::qr_tokens::{token_digest, QrTokens, Scanned};
+use super::qr_tokens::{token_digest, ForeignLink, QrTokens, Scanned};
 use super::store::Actor;
 use super::{Engine, EngineError};
 
@@ -40,7 +40,7 @@ impl Engine {
     /// only to find the service and version; the token is then rebuilt and checked against the
     /// Service aggregate like any other, so a stale view cannot admit a revoked QR.
     async fn resolve_scanned(&self, scanned: &str) -> Result<String, EngineError> {
-        match Scanned::parse(scanned) {
+        match self.qr_tokens.parse_scanned(scanned).map_err(|ForeignLink| EngineError::rule(&ScanError::ForeignLink))? {
             Scanned::Token(token) => Ok(token),
             Scanned::ShortCode(code) => match self.short_code_target(&code).await? {
                 Some((service_id, qr_version)) => Ok(self.qr_tokens.token(service_id, qr_version as u32)),
@@ -72,11 +72,16 @@ impl Engine {
         let Some(service_id) = QrTokens::service_of(token) else {
             return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
         };
+        let service = match self.services.load(service_id).await {
+            Ok(service) => service,
+            Err(e) => return (None, Err(e)),
+        };
+        // A token's service id is only the token's claim: refusals are counted under it once the
+        // service exists, so forged tokens naming random services cannot grow the counters.
+        let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
+            return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
+        };
         let snapshot = async {
-            let service = self.services.load(service_id).await?;
-            let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
-                return Err(EngineError::rule(&ScanError::UnknownQr));
-            };
             let branch = self.branches.load(branch_id).await?;
             let partner = self.partners.load(partner_id).await?;
             ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e))
@@ -86,7 +91,7 @@ impl Engine {
 
     /// The full QR link a printed short code stands for.
     pub async fn qr_link_for_short_code(&self, typed: &str) -> Result<String, EngineError> {
-        let Scanned::ShortCode(code) = Scanned::parse(typed) else {
+        let Ok(Scanned::ShortCode(code)) = self.qr_tokens.parse_scanned(typed) else {
             return Err(EngineError::rule(&ScanError::UnknownQr));
         };
         let token = self.resolve_scanned(&code).await?;
@@ -124,7 +129,7 @@ impl Engine {
             opened_at: now,
             expires_at: now + self.settings.share_ttl,
         };
-        self.shares.execute(share_request_id, command, &Actor::citizen(citizen), now).await?;
+        self.shares.execute(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
         Ok(share_request_id)
     }
 
@@ -139,7 +144,7 @@ impl Engine {
 
     async fn citizen_command(&self, citizen: &Rnokpp, id: Uuid, command: ShareRequestCommand) -> Result<(), EngineError> {
         self.share_request(citizen, id).await?;
-        self.shares.execute(id, command, &Actor::citizen(citizen), self.clock.now()).await
+        self.shares.execute(id, command, &Actor::citizen_of(id), self.clock.now()).await
     }
 
     pub async fn choose_documents(&self, citizen: &Rnokpp, id: Uuid, choices: Vec<DocumentChoice>) -> Result<(), EngineError> {
@@ -162,8 +167,23 @@ impl Engine {
         self.citizen_command(citizen, id, ShareRequestCommand::Confirm { code: code.to_string(), at: self.clock.now() }).await
     }
 
+    /// Sends what the citizen consented to, once the recipient is rechecked as it stands now: a
+    /// partner suspended, a QR revoked or a mailbox changed since the scan stops the copies.
     pub async fn send(&self, citizen: &Rnokpp, id: Uuid) -> Result<(), EngineError> {
-        self.citizen_command(citizen, id, ShareRequestCommand::Send { at: self.clock.now() }).await
+        let share = self.share_request(citizen, id).await?;
+        let recipient = match share.snapshot() {
+            Some(snapshot) => {
+                let service = self.services.load(snapshot.service_id).await?;
+                let branch = self.branches.load(snapshot.branch_id).await?;
+                let partner = self.partners.load(snapshot.partner_id).await?;
+                let digest = token_digest(&self.qr_tokens.token(snapshot.service_id, snapshot.qr_version));
+                snapshot.recheck(&partner, &branch, &service, &digest)
+            }
+            // Not opened: the aggregate refuses the command itself.
+            None => Ok(()),
+        };
+        let command = ShareRequestCommand::Send { at: self.clock.now(), recipient, copy_seed: Uuid::new_v4() };
+        self.shares.execute(id, command, &Actor::citizen_of(id), self.clock.now()).await
     }
 
     pub async fn decline(&self, citizen: &Rnokpp, id: Uuid) -> Result<(), EngineError> {

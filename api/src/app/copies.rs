@@ -5,7 +5,7 @@
 use diia_qr_domain::share_request::ShareStatus;
 use diia_qr_projections::audit_trail::access::Access;
 use diia_qr_projections::documents::copies::{copy_id, file_stem};
-use diia_qr_projections::reactors::delivery::{record_issued, sent_copies, sign_copies};
+use diia_qr_projections::reactors::delivery::{record_issued, sent_copies, sign_copies, SentCopies};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -42,11 +42,12 @@ impl Engine {
         if !matches!(share.status(), ShareStatus::Sent | ShareStatus::Delivered | ShareStatus::DeliveryFailed) {
             return Ok(Vec::new());
         }
-        let Some((_, copies, _)) = sent_copies(&self.pool, share_request_id).await? else { return Ok(Vec::new()) };
-        Ok(copies
+        let Some(sent) = sent_copies(&self.pool, share_request_id).await? else { return Ok(Vec::new()) };
+        Ok(sent
+            .copies
             .iter()
             .map(|d| {
-                let id = copy_id(share_request_id, d);
+                let id = copy_id(sent.copy_seed, d);
                 ReceivedCopy { copy_id: id, document_type: d.document_type.code().to_string(), file_stem: file_stem(d, id) }
             })
             .collect())
@@ -72,10 +73,10 @@ impl Engine {
                 message: format!("копій більше немає: персональні дані видалено {} ({})", at.to_rfc3339(), reason.label_uk()),
             });
         }
-        let Some((snapshot, copies, made_at)) = sent_copies(&self.pool, share_request_id).await? else {
+        let Some(SentCopies { snapshot, copies, made_at, copy_seed }) = sent_copies(&self.pool, share_request_id).await? else {
             return Err(EngineError::not_found("copy-not-found", "цей запит ще не надсилав копій"));
         };
-        let Some(document) = copies.into_iter().find(|d| copy_id(share_request_id, d) == wanted) else {
+        let Some(document) = copies.into_iter().find(|d| copy_id(copy_seed, d) == wanted) else {
             return Err(EngineError::not_found("copy-not-found", "такої копії в цьому запиті немає"));
         };
         let access = Access {
@@ -93,10 +94,11 @@ impl Engine {
         };
         self.audit.record(&access).await?;
         let (seal, base, snap, docs) = (self.seal.clone(), self.settings.public_base_url.clone(), snapshot.clone(), vec![document]);
-        let mut signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), share_request_id, &snap, &docs, made_at, &base))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(EngineError::Internal)?;
+        let mut signed =
+            tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), share_request_id, copy_seed, &snap, &docs, made_at, &base))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(EngineError::Internal)?;
         record_issued(&self.pool, share_request_id, &snapshot, &signed, made_at).await?;
         let copy = signed.remove(0);
         Ok(match part {

@@ -36,6 +36,11 @@ impl EngineError {
         Self::Rule { code, kind: RuleKind::Invalid, diia_code: None, message: message.to_string() }
     }
 
+    /// Too many of something in a while, counted by the application layer itself: try later.
+    pub fn rate_limited(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Rule { code, kind: RuleKind::RateLimited, diia_code: None, message: message.to_string() }
+    }
+
     pub fn unauthenticated(code: &'static str, message: impl std::fmt::Display) -> Self {
         Self::Unauthenticated { code, message: message.to_string() }
     }

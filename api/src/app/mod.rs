@@ -58,6 +58,8 @@ pub struct EngineSettings {
     /// The development sign-ins answer (they trust the submitted identity): tests and the
     /// embedded development default only.
     pub dev_sign_in: bool,
+    /// Mailbox confirmation letters a partner may cause a Kyiv day (creations and changes).
+    pub partner_letters_per_day: i32,
 }
 
 /// What the engine is built from: the database, the keys, the outside services and the clock.
@@ -117,11 +119,12 @@ impl Engine {
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),
             dev_liveness: liveness::DevLivenessProvider::new(&keys)?,
             seal_certificates_pem: seal_certificates.to_pem()?,
-            kep: Arc::new(kep),
             seal_trust: diia_qr_projections::verification::SealTrust {
                 anchors: openssl::x509::X509::stack_from_pem(ca_pem.as_bytes())?,
                 seals: seal_certificates,
+                revocation: Some(kep.revocation.clone()),
             },
+            kep: Arc::new(kep),
             ca_pem,
             pool,
             clock,

@@ -21,6 +21,16 @@ impl Engine {
     /// An operator suspends a partner: its QR codes stop working until it is reinstated.
     pub async fn suspend_partner(&self, operator: &str, partner_id: Uuid, reason: &str) -> Result<(), EngineError> {
         self.ensure_partner_exists(partner_id).await?;
+        // Its sessions end first: if the suspension is then refused (already suspended, a bad
+        // reason), the head signs in again and loses nothing.
+        sqlx::query(
+            "INSERT INTO partner_sessions_ended (partner_id, ended_at) VALUES ($1, $2)
+             ON CONFLICT (partner_id) DO UPDATE SET ended_at = EXCLUDED.ended_at",
+        )
+        .bind(partner_id)
+        .bind(self.clock.now())
+        .execute(&self.pool)
+        .await?;
         let command = PartnerCommand::Suspend { reason: reason.trim().to_string() };
         self.partners.execute(partner_id, command, &Actor::operator(operator), self.clock.now()).await
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use diia_qr_domain::branch::{BranchAddress, BranchCommand, BranchError};
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::identifiers::{EmailAddress, PhoneNumber};
@@ -65,7 +65,7 @@ impl Engine {
         let id = who.partner_id();
         let command =
             PartnerCommand::Register { kind: who.kind.clone(), organisation_name: who.organisation_name.clone(), head: who.head.clone() };
-        self.partners.execute(id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        self.partners.execute(id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await?;
         Ok(id)
     }
 
@@ -153,13 +153,17 @@ impl Engine {
     }
 
     async fn partner_command(&self, who: &PartnerIdentity, command: PartnerCommand) -> Result<(), EngineError> {
-        self.partners.execute(who.partner_id(), command, &Actor::partner_head(&who.head), self.clock.now()).await
+        self.partners.execute(who.partner_id(), command, &Actor::head_of(who.partner_id()), self.clock.now()).await
     }
 
     // ---- branches ----
 
     pub async fn create_branch(&self, who: &PartnerIdentity, name: &str, address: BranchAddress, email: &str) -> Result<Uuid, EngineError> {
         let partner = self.partner(who).await?;
+        // The count comes from the view, so branches created in the last moment may not be in
+        // it yet: the cap can be passed by the few in flight, never by a flood over time.
+        let unconfirmed = counters::unconfirmed_branches_of(&self.pool, who.partner_id()).await?;
+        let reserved_at = self.reserve_confirmation_letter(who).await?;
         let branch_id = Uuid::new_v4();
         let command = BranchCommand::Create {
             branch_id,
@@ -170,9 +174,29 @@ impl Engine {
             email: email.to_string(),
             confirmation_nonce: random_token(16),
             at: self.clock.now(),
+            unconfirmed_branches: u32::try_from(unconfirmed).unwrap_or(u32::MAX),
         };
-        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
-        Ok(branch_id)
+        let created = self.branches.execute(branch_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await;
+        if created.is_err() {
+            counters::release_partner_letter(&self.pool, who.partner_id(), reserved_at).await;
+        }
+        created.map(|()| branch_id)
+    }
+
+    /// One of the partner's confirmation letters for today (Kyiv), or a 429: creating branches
+    /// and changing their mailboxes sends letters to addresses nobody vouched for yet, so a
+    /// partner causes at most `partner_letters_per_day` of them a day. A command that is then
+    /// refused gives its letter back. Returns the moment the letter was counted at.
+    async fn reserve_confirmation_letter(&self, who: &PartnerIdentity) -> Result<DateTime<Utc>, EngineError> {
+        let (limit, now) = (self.settings.partner_letters_per_day, self.clock.now());
+        if counters::reserve_partner_letter(&self.pool, who.partner_id(), now, limit).await? {
+            Ok(now)
+        } else {
+            Err(EngineError::rate_limited(
+                "partner-letters-exhausted",
+                format!("сьогодні ви вже надіслали {limit} листів для підтвердження пошти: продовжіть завтра"),
+            ))
+        }
     }
 
     /// A new mailbox for a branch: copies stop until it is confirmed.
@@ -181,8 +205,13 @@ impl Engine {
         if branch.partner_id() != Some(who.partner_id()) {
             return Err(EngineError::not_found("branch-not-found", "відділення не знайдено"));
         }
+        let reserved_at = self.reserve_confirmation_letter(who).await?;
         let command = BranchCommand::ChangeEmail { email: email.to_string(), confirmation_nonce: random_token(16), at: self.clock.now() };
-        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+        let changed = self.branches.execute(branch_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await;
+        if changed.is_err() {
+            counters::release_partner_letter(&self.pool, who.partner_id(), reserved_at).await;
+        }
+        changed
     }
 
     /// Confirms a branch's mailbox with the code mailed to it; whoever reads that mailbox may.
@@ -214,7 +243,7 @@ impl Engine {
         }
         let partner_status = self.partner(who).await?.status();
         let command = BranchCommand::Rename { name: name.to_string(), partner_status };
-        self.branches.execute(branch_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+        self.branches.execute(branch_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await
     }
 
     /// Renames one of the partner's services: the new names serve at once and wait for an operator.
@@ -222,7 +251,7 @@ impl Engine {
         self.own_service(who, service_id).await?;
         let partner_status = self.partner(who).await?.status();
         let command = ServiceCommand::Rename { names: names.to_string(), partner_status };
-        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await
+        self.services.execute(service_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await
     }
 
     async fn branch_standing(&self, who: &PartnerIdentity, branch_id: Uuid) -> Result<BranchStanding, EngineError> {
@@ -256,7 +285,7 @@ impl Engine {
             legal_basis: service.legal_basis,
             retention_days: service.retention_days,
         };
-        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        self.services.execute(service_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await?;
         Ok(service_id)
     }
 
@@ -281,7 +310,7 @@ impl Engine {
         let token = self.qr_tokens.token(service_id, qr_version);
         let short_code = self.claim_short_code(service_id, qr_version, &token).await?;
         let command = ServiceCommand::IssueQr { branch, token_digest: token_digest(&token), short_code: short_code.clone() };
-        self.services.execute(service_id, command, &Actor::partner_head(&who.head), self.clock.now()).await?;
+        self.services.execute(service_id, command, &Actor::head_of(who.partner_id()), self.clock.now()).await?;
         Ok(self.qr_tokens.qr_link(service_id, qr_version, &token, &short_code))
     }
 
@@ -374,12 +403,12 @@ impl Engine {
 
     pub async fn deactivate_service(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
         self.own_service(who, service_id).await?;
-        self.services.execute(service_id, ServiceCommand::Deactivate, &Actor::partner_head(&who.head), self.clock.now()).await
+        self.services.execute(service_id, ServiceCommand::Deactivate, &Actor::head_of(who.partner_id()), self.clock.now()).await
     }
 
     pub async fn revoke_qr(&self, who: &PartnerIdentity, service_id: Uuid) -> Result<(), EngineError> {
         self.own_service(who, service_id).await?;
-        self.services.execute(service_id, ServiceCommand::RevokeQr, &Actor::partner_head(&who.head), self.clock.now()).await
+        self.services.execute(service_id, ServiceCommand::RevokeQr, &Actor::head_of(who.partner_id()), self.clock.now()).await
     }
 
     // ---- what was received ----

@@ -100,20 +100,40 @@ pub enum Scanned {
     ShortCode(String),
 }
 
-impl Scanned {
-    /// The QR's link, the bare token, the short link `/q/XXXXXXXX` or the short code as typed.
-    pub fn parse(scanned: &str) -> Self {
+impl QrTokens {
+    /// What a citizen scanned or typed: the QR's link or the short link (on this service's
+    /// public base URL, with or without its scheme), the bare token, or the short code as typed.
+    /// A link to any other place is refused, whatever its path holds: a poster pasted over with
+    /// a lookalike site's QR must not open a request here, nor be shown as this service's.
+    pub fn parse_scanned(&self, scanned: &str) -> Result<Scanned, ForeignLink> {
         let scanned = scanned.trim().trim_end_matches('/');
-        if let Some((_, token)) = scanned.rsplit_once("/qr/v1/") {
-            return Self::Token(token.to_string());
+        if !scanned.contains('/') {
+            return Ok(match normalise_short_code(scanned) {
+                Some(code) => Scanned::ShortCode(code),
+                None => Scanned::Token(scanned.to_string()),
+            });
         }
-        let typed = scanned.rsplit_once("/q/").map_or(scanned, |(_, code)| code);
-        match normalise_short_code(typed) {
-            Some(code) => Self::ShortCode(code),
-            None => Self::Token(scanned.to_string()),
+        let without_scheme = |s: &'_ str| -> String { s.split_once("://").map_or(s, |(_, rest)| rest).to_owned() };
+        let (base, link) = (without_scheme(&self.public_base_url), without_scheme(scanned));
+        let path = match link.get(..base.len()) {
+            // The whole host: `qr.example.ua.evil.example` only starts like this service's.
+            Some(prefix) if prefix.eq_ignore_ascii_case(&base) && link[base.len()..].starts_with('/') => &link[base.len()..],
+            _ => return Err(ForeignLink),
+        };
+        if let Some(token) = path.strip_prefix("/qr/v1/").filter(|t| !t.contains(['/', '?', '#'])) {
+            return Ok(Scanned::Token(token.to_string()));
         }
+        // This service's host with a path that is neither: names no QR, as any unknown token.
+        Ok(match path.strip_prefix("/q/").and_then(normalise_short_code) {
+            Some(code) => Scanned::ShortCode(code),
+            None => Scanned::Token(path.to_string()),
+        })
     }
 }
+
+/// A scanned link that is not this service's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignLink;
 
 /// The digest of a QR token kept in the Service aggregate: the token itself never is.
 pub fn token_digest(token: &str) -> String {
@@ -220,12 +240,25 @@ mod tests {
     }
 
     #[test]
-    fn what_was_scanned_is_told_apart() {
-        let token = tokens().token(SERVICE, 1);
-        assert_eq!(Scanned::parse(&format!("https://qr.example.ua/qr/v1/{token}/")), Scanned::Token(token.clone()));
-        assert_eq!(Scanned::parse(&format!("  {token} ")), Scanned::Token(token));
-        assert_eq!(Scanned::parse("https://qr.example.ua/q/7K3M9Q2X"), Scanned::ShortCode("7K3M9Q2X".into()));
-        assert_eq!(Scanned::parse("7k3m-9q2x"), Scanned::ShortCode("7K3M9Q2X".into()));
-        assert_eq!(Scanned::parse("hello"), Scanned::Token("hello".into()));
+    fn what_was_scanned_is_told_apart_and_only_this_services_links_are_taken() {
+        let tokens = tokens();
+        let token = tokens.token(SERVICE, 1);
+        assert_eq!(tokens.parse_scanned(&format!("https://qr.example.ua/qr/v1/{token}/")), Ok(Scanned::Token(token.clone())));
+        assert_eq!(tokens.parse_scanned(&format!("QR.example.ua/qr/v1/{token}")), Ok(Scanned::Token(token.clone())));
+        assert_eq!(tokens.parse_scanned(&format!("  {token} ")), Ok(Scanned::Token(token.clone())));
+        assert_eq!(tokens.parse_scanned("https://qr.example.ua/q/7K3M9Q2X"), Ok(Scanned::ShortCode("7K3M9Q2X".into())));
+        assert_eq!(tokens.parse_scanned("7k3m-9q2x"), Ok(Scanned::ShortCode("7K3M9Q2X".into())));
+        assert_eq!(tokens.parse_scanned("hello"), Ok(Scanned::Token("hello".into())));
+        // Another host, even one that holds this service's link in its path or name, is refused.
+        for foreign in [
+            format!("https://evil.example/qr/v1/{token}"),
+            format!("https://qr.example.ua.evil.example/qr/v1/{token}"),
+            format!("https://evil.example/?next=https://qr.example.ua/qr/v1/{token}"),
+            "https://evil.example/q/7K3M9Q2X".to_string(),
+        ] {
+            assert_eq!(tokens.parse_scanned(&foreign), Err(ForeignLink), "{foreign}");
+        }
+        let elsewhere = tokens.parse_scanned(&format!("https://qr.example.ua/qr/v1/{token}/more"));
+        assert!(matches!(elsewhere, Ok(Scanned::Token(t)) if QrTokens::service_of(&t).is_none()), "this host, no QR's path");
     }
 }

@@ -1,14 +1,18 @@
-//! Sign-in sessions: a bearer token is a claim (a session id, who, which role, until when) with a
-//! MAC under the sessions key. Partners earn one by signing a challenge with their КЕП
+//! Sign-in sessions: a bearer token is a claim (a session id, who, which role, since and until
+//! when) sealed with AES-256-GCM under a key derived from the sessions key: opaque to whoever
+//! holds it (a token copied from a log or a browser shows no РНОКПП or name), and any change to
+//! it fails its tag. Partners earn one by signing a challenge with their КЕП
 //! (`sign_in`); the development sign-ins, behind `--dev-sign-in`, stand for the Diia app and the
 //! staff's КЕП. A session ends at its expiry, or earlier when its holder signs out (its id is
-//! then listed in `ended_sessions`). Rotating the sessions key ends every session and nothing
-//! else.
+//! then listed in `ended_sessions`), or when an operator suspends its partner (every partner
+//! session issued before is ended: `partner_sessions_ended`). Rotating the sessions key ends
+//! every session and nothing else.
 
 use base64::prelude::{Engine as _, BASE64_URL_SAFE_NO_PAD};
 use chrono::Duration;
 use diia_qr_domain::identifiers::Rnokpp;
-use diia_qr_projections::keys::{KeyPurpose, KeyRing, PurposeKey};
+use diia_qr_projections::keys::{KeyPurpose, KeyRing};
+use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -38,6 +42,8 @@ impl Claims {
 #[derive(Debug, Serialize, Deserialize)]
 struct Body {
     sid: Uuid,
+    /// When it was issued (engine clock, Unix milliseconds).
+    iat: i64,
     #[serde(flatten)]
     claims: Claims,
 }
@@ -46,6 +52,7 @@ struct Body {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedSession {
     pub id: Uuid,
+    pub issued_at: i64,
     pub claims: Claims,
 }
 
@@ -114,13 +121,21 @@ impl Role for OperatorRole {
 }
 
 pub struct Sessions {
-    key: PurposeKey,
+    /// AES-256-GCM key of the tokens, derived from the sessions key.
+    key: [u8; 32],
     clock: Clock,
 }
 
+const NONCE: usize = 12;
+const TAG: usize = 16;
+const AAD: &[u8] = b"diia-qr session v2";
+
 impl Sessions {
     pub fn new(keys: &KeyRing, clock: Clock) -> Self {
-        Self { key: keys.key(KeyPurpose::Sessions).clone(), clock }
+        let mac = keys.key(KeyPurpose::Sessions).mac(b"session token encryption");
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&mac[..32]);
+        Self { key, clock }
     }
 
     fn expiry(&self) -> i64 {
@@ -140,26 +155,34 @@ impl Sessions {
     }
 
     fn sign(&self, claims: &Claims) -> String {
-        let body = Body { sid: Uuid::new_v4(), claims: claims.clone() };
-        let body = BASE64_URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).expect("claims serialise"));
-        let mac = BASE64_URL_SAFE_NO_PAD.encode(self.key.mac(format!("session\n{body}").as_bytes()));
-        format!("{body}.{mac}")
+        let body = Body { sid: Uuid::new_v4(), iat: self.clock.now().timestamp_millis(), claims: claims.clone() };
+        let plain = serde_json::to_vec(&body).expect("claims serialise");
+        let mut nonce = [0u8; NONCE];
+        openssl::rand::rand_bytes(&mut nonce).expect("the system's random source");
+        let mut tag = [0u8; TAG];
+        let sealed = encrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(&nonce), AAD, &plain, &mut tag).expect("AES-256-GCM");
+        BASE64_URL_SAFE_NO_PAD.encode([&nonce[..], &sealed, &tag].concat())
     }
 
     /// The session of a token this service signed and that has not expired (whether it was
     /// ended is the caller's to ask: `Engine::session`).
     pub fn verify(&self, token: &str) -> Result<VerifiedSession, SessionError> {
-        let (body, mac) = token.split_once('.').ok_or(SessionError::Invalid)?;
-        let mac = BASE64_URL_SAFE_NO_PAD.decode(mac).map_err(|_| SessionError::Invalid)?;
-        if !self.key.verify(format!("session\n{body}").as_bytes(), &mac) {
+        // Longer than any session: not decoded at all.
+        if token.len() > 4096 {
             return Err(SessionError::Invalid);
         }
-        let body: Body =
-            BASE64_URL_SAFE_NO_PAD.decode(body).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(SessionError::Invalid)?;
+        let raw = BASE64_URL_SAFE_NO_PAD.decode(token).map_err(|_| SessionError::Invalid)?;
+        if raw.len() <= NONCE + TAG {
+            return Err(SessionError::Invalid);
+        }
+        let (nonce, rest) = raw.split_at(NONCE);
+        let (sealed, tag) = rest.split_at(rest.len() - TAG);
+        let plain = decrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(nonce), AAD, sealed, tag).map_err(|_| SessionError::Invalid)?;
+        let body: Body = serde_json::from_slice(&plain).map_err(|_| SessionError::Invalid)?;
         if body.claims.expires_at() < self.clock.now().timestamp() {
             return Err(SessionError::Expired);
         }
-        Ok(VerifiedSession { id: body.sid, claims: body.claims })
+        Ok(VerifiedSession { id: body.sid, issued_at: body.iat, claims: body.claims })
     }
 }
 
@@ -193,13 +216,26 @@ mod tests {
         let clock = Clock::system();
         let s = sessions(KeyGenerations::default(), &clock);
         let token = s.operator("Оксана".into());
-        let (body, mac) = token.split_once('.').unwrap();
-        let forged_body = BASE64_URL_SAFE_NO_PAD.encode(br#"{"role":"operator","name":"Mallory","exp":99999999999}"#);
-        for bad in [format!("{forged_body}.{mac}"), format!("{body}.{}", &mac[1..]), body.to_string(), String::new(), "a.b".into()] {
+        let forged = BASE64_URL_SAFE_NO_PAD
+            .encode(br#"{"sid":"00000000-0000-0000-0000-000000000000","iat":0,"role":"operator","name":"Mallory","exp":99999999999}"#);
+        let mut flipped = BASE64_URL_SAFE_NO_PAD.decode(&token).unwrap();
+        flipped[20] ^= 1;
+        let flipped = BASE64_URL_SAFE_NO_PAD.encode(flipped);
+        for bad in [forged, flipped, token[1..].to_string(), String::new(), "a.b".into(), "A".repeat(5000)] {
             assert_eq!(s.verify(&bad), Err(SessionError::Invalid), "{bad}");
         }
         let rotated = sessions(KeyGenerations { sessions: 2, ..KeyGenerations::default() }, &clock);
         assert_eq!(rotated.verify(&token), Err(SessionError::Invalid), "a rotated sessions key ends every session");
+    }
+
+    #[test]
+    fn a_token_shows_nothing_of_its_holder() {
+        let s = sessions(KeyGenerations::default(), &Clock::system());
+        let token = s.citizen(rnokpp());
+        let raw = BASE64_URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("3294600243") && !text.contains("citizen") && !token.contains('.'), "{text}");
+        assert_ne!(token, s.citizen(rnokpp()), "each session its own nonce and id");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use base64::prelude::{Engine as _, BASE64_STANDARD, BASE64_URL_SAFE_NO_PAD};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use diia_qr_domain::identifiers::{Edrpou, IdentifierError, Rnokpp};
@@ -15,7 +16,7 @@ use diia_qr_projections::seal::{verify_detached, VerifyError};
 use openssl::x509::X509;
 use uuid::Uuid;
 
-use super::sessions::{SessionError, VerifiedSession};
+use super::sessions::{Claims, SessionError, VerifiedSession};
 use super::{Engine, EngineError, PartnerIdentity};
 
 /// How long a sign-in challenge may be signed.
@@ -27,7 +28,9 @@ const CLOCK_SKEW_SECONDS: i64 = 120;
 /// providers' CAs, from configuration), and their revocation lists.
 pub struct KepTrust {
     pub anchors: Vec<X509>,
-    pub revocation: RevocationLists,
+    /// Shared with copy verification: the seal's certificate is issued by a qualified provider
+    /// too, and checked against the same lists.
+    pub revocation: Arc<RevocationLists>,
     /// The РНОКПП of the service's operators (configuration): their КЕП opens the operators' desk.
     pub operators: BTreeSet<String>,
 }
@@ -233,14 +236,25 @@ impl Engine {
     /// A session's claims, if its token verifies and it was not ended.
     pub async fn session(&self, token: &str) -> Result<VerifiedSession, SessionError> {
         let session = self.sessions.verify(token)?;
-        let ended: Option<i32> = sqlx::query_scalar("SELECT 1 FROM ended_sessions WHERE session_id = $1")
-            .bind(session.id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|_| SessionError::Invalid)?;
-        match ended {
-            Some(_) => Err(SessionError::Ended),
-            None => Ok(session),
+        let partner_id = match &session.claims {
+            Claims::Partner { identity, .. } => Some(identity.partner_id()),
+            _ => None,
+        };
+        // Signed out, or a partner's session issued before the partner was suspended.
+        let ended: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM ended_sessions WHERE session_id = $1)
+                 OR EXISTS (SELECT 1 FROM partner_sessions_ended WHERE partner_id = $2 AND ended_at >= to_timestamp($3 / 1000.0))",
+        )
+        .bind(session.id)
+        .bind(partner_id)
+        .bind(session.issued_at as f64)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|_| SessionError::Invalid)?;
+        if ended {
+            Err(SessionError::Ended)
+        } else {
+            Ok(session)
         }
     }
 

@@ -7,8 +7,6 @@ use cqrs_es::persist::{
     PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::{Aggregate, AggregateContext, CqrsFramework, EventStore};
-use diia_qr_domain::identifiers::Rnokpp;
-use diia_qr_domain::partner::Head;
 use diia_qr_domain::RuleViolation;
 use diia_qr_projections::personal_data::{self, DataKey, PersonalDataError};
 use postgres_es::PostgresEventRepository;
@@ -18,16 +16,19 @@ use uuid::Uuid;
 
 use super::EngineError;
 
-/// Who issued a command: kept in every event's metadata for the audit trail.
+/// Who issued a command: kept in every event's metadata for the audit trail. People are named
+/// by their role towards an aggregate, never by РНОКПП: the citizen of a share request (who
+/// that was is in the request's sealed fields, so erasing its data unlinks every event it made)
+/// and the head of a partner (the partner's own events name its head).
 #[derive(Debug, Clone)]
 pub struct Actor(String);
 
 impl Actor {
-    pub fn partner_head(head: &Head) -> Self {
-        Self(format!("partner-head:{}", head.rnokpp))
+    pub fn head_of(partner_id: Uuid) -> Self {
+        Self(format!("partner-head:of-partner-{partner_id}"))
     }
-    pub fn citizen(rnokpp: &Rnokpp) -> Self {
-        Self(format!("citizen:{rnokpp}"))
+    pub fn citizen_of(share_request_id: Uuid) -> Self {
+        Self(format!("citizen:of-share-{share_request_id}"))
     }
     pub fn operator(name: &str) -> Self {
         Self(format!("operator:{name}"))

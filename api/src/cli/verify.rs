@@ -3,13 +3,16 @@
 //! service's database says whether these bytes were issued and, if not, what changed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use diia_qr::startup::Database;
 use diia_qr_projections::documents::pdf::read;
+use diia_qr_projections::pki::revocation::RevocationLists;
 use diia_qr_projections::pki::DevPki;
 use diia_qr_projections::seal::SealCertificates;
 use diia_qr_projections::verification::{check_seal, verify_copy, CopyVerification, SealTrust, Verdict};
+use openssl::x509::X509;
 
 use super::DatabaseArgs;
 
@@ -26,6 +29,7 @@ fn read_file(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 
 pub(super) async fn run(files: Files, registry: bool, database: DatabaseArgs) -> anyhow::Result<()> {
     let pki = database.data_dir.join("pki");
+    let development = files.ca.is_none();
     let ca = files.ca.unwrap_or_else(|| pki.join(DevPki::CA_FILE));
     let anchors = openssl::x509::X509::stack_from_pem(&read_file(&ca)?).with_context(|| format!("{}: не PEM-сертифікати", ca.display()))?;
     let seals = match &files.seal_certificates {
@@ -39,7 +43,16 @@ pub(super) async fn run(files: Files, registry: bool, database: DatabaseArgs) ->
             )
         })?,
     };
-    let trust = SealTrust { anchors, seals };
+    // Offline, the development PKI's list of the qualified CA (which issues the seal) is read
+    // when it is there; with a deployment's files, revocation is the registry's side.
+    let revocation = development
+        .then(|| {
+            let qualified = X509::from_pem(&std::fs::read(pki.join(DevPki::QUALIFIED_CA_FILE)).ok()?).ok()?;
+            RevocationLists::load(vec![pki.join(DevPki::QUALIFIED_CRL_FILE)], vec![qualified]).ok()
+        })
+        .flatten()
+        .map(Arc::new);
+    let trust = SealTrust { anchors, seals, revocation };
     let pdf = read_file(&files.pdf)?;
     let p7s = files.p7s.as_ref().map(read_file).transpose()?;
 

@@ -435,7 +435,7 @@ mod tests {
             serde_json::from_value::<diia_qr_domain::partner::PartnerStatus>(status.clone()).unwrap_or_else(|e| panic!("{status}: {e}"));
         }
         use diia_qr_projections::verification::Verdict as V;
-        let verdicts = [V::Genuine, V::Sealed, V::Altered, V::NotIssued, V::Invalid, V::Malformed, V::Unreadable]
+        let verdicts = [V::Genuine, V::Sealed, V::Altered, V::NotIssued, V::Invalid, V::Malformed, V::Unreadable, V::Revoked]
             .map(|v| serde_json::to_value(v).unwrap());
         assert_eq!(values("Verdict"), serde_json::Value::Array(verdicts.to_vec()));
         use diia_qr_projections::views::search::DeliveryState as D;

@@ -80,8 +80,9 @@ impl EntryBody {
     }
 }
 
-/// Who issued the command, from the event's metadata: a citizen's or a partner head's РНОКПП is
-/// committed; operators, mailboxes and the system are named, since they answer for their acts.
+/// Who issued the command, from the event's metadata: a citizen's or a partner head's id is
+/// committed (events written before pseudonymous actors name them by РНОКПП); operators,
+/// mailboxes and the system are named, since they answer for their acts.
 pub fn actor_of(event: &StoredEvent, salt: &[u8]) -> Value {
     let actor = event.metadata.get("actor").and_then(Value::as_str).unwrap_or("unknown");
     let (role, id) = actor.split_once(':').unwrap_or((actor, ""));
@@ -116,7 +117,7 @@ pub fn describe(event: &StoredEvent, body: &mut EntryBody) {
             Ok(ShareRequestEvent::ConsentSigned { statement, signed_at, .. }) => {
                 body.fact("statement_sha256", json!(sha256_hex(statement.as_bytes()))).fact("signed_at", json!(timestamp(signed_at)));
             }
-            Ok(ShareRequestEvent::Sent { copies, recipient_email, sent_at }) => {
+            Ok(ShareRequestEvent::Sent { copies, recipient_email, sent_at, .. }) => {
                 body.fact("documents", json!(copies.iter().map(|c| c.document_type.code()).collect::<Vec<_>>()))
                     .committed("recipient_email", recipient_email.as_str())
                     .fact("sent_at", json!(timestamp(sent_at)));

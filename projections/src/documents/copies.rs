@@ -21,6 +21,8 @@ use super::wording::{days_uk, kyiv_time};
 #[derive(Debug, Clone)]
 pub struct CopyContext<'a> {
     pub share_request_id: Uuid,
+    /// The seed of the copies' ids ([`copy_seed`]).
+    pub copy_seed: Uuid,
     pub organisation_name: &'a str,
     pub branch_name: &'a str,
     pub branch_address: &'a str,
@@ -31,10 +33,18 @@ pub struct CopyContext<'a> {
     pub verification_url: &'a str,
 }
 
-/// A copy's id: derived from the request and the document, so a re-rendered copy keeps it.
-pub fn copy_id(share_request_id: Uuid, document: &HeldDocument) -> Uuid {
+/// A copy's id: derived from the share's random copy seed and the document, so a re-rendered
+/// copy keeps it while the id, without the seed (sealed in the log), tells nothing of the
+/// document's number.
+pub fn copy_id(copy_seed: Uuid, document: &HeldDocument) -> Uuid {
     let name = format!("{}:{}", document.document_type.code(), document.document_id);
-    Uuid::new_v5(&share_request_id, name.as_bytes())
+    Uuid::new_v5(&copy_seed, name.as_bytes())
+}
+
+/// The seed of a share's copy ids: the one its `Sent` event recorded, or, for shares sent
+/// before seeds existed, the request id (their copies keep the ids they were mailed with).
+pub fn copy_seed(share_request_id: Uuid, recorded: Option<Uuid>) -> Uuid {
+    recorded.unwrap_or(share_request_id)
 }
 
 /// The copy's file name stem: the document type and a short id, ASCII only for mail clients.
@@ -88,7 +98,7 @@ fn headline_size(kind: FieldKind) -> f32 {
 }
 
 pub fn render_copy(document: &HeldDocument, ctx: &CopyContext<'_>) -> Result<Vec<u8>, PdfError> {
-    let id = copy_id(ctx.share_request_id, document);
+    let id = copy_id(ctx.copy_seed, document);
     let title = document.document_type.title_uk();
     let mut pdf = PdfBuilder::new(&format!("Копія: {title}"), ctx.made_at);
     pdf.set_document_id(*id.as_bytes());
@@ -501,6 +511,7 @@ pub(crate) mod tests {
         let purposes = ["для поселення у готель".to_owned(), "для ідентифікації особи".to_owned()];
         let ctx = CopyContext {
             share_request_id: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            copy_seed: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
             organisation_name: "ТОВ «Готель “Палаццо”»",
             branch_name: "Готель «Палаццо» — рецепція",
             branch_address: "м. Тернопіль, вул. Руська, 10",

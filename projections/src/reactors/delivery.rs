@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::mailer::{MailError, MailTransport};
 use super::outbox::{MailJob, RemovedSubject};
 use crate::digest::sha256_hex;
-use crate::documents::copies::{copy_id, file_stem, render_copy, CopyContext};
+use crate::documents::copies::{copy_id, copy_seed, file_stem, render_copy, CopyContext};
 use crate::documents::wording::{days_uk, kyiv_time};
 use crate::seal::Seal;
 
@@ -73,6 +73,7 @@ struct ClaimedJob {
 /// One rendered and signed copy, ready to attach.
 pub struct SignedCopy {
     pub document: HeldDocument,
+    pub copy_id: Uuid,
     pub stem: String,
     pub pdf: Vec<u8>,
     pub p7s: Vec<u8>,
@@ -80,10 +81,19 @@ pub struct SignedCopy {
     pub object_digests: Vec<(u32, String)>,
 }
 
+/// What a share sent, read back from the log: the copies' data and how to name them.
+pub struct SentCopies {
+    pub snapshot: ShareSnapshot,
+    pub copies: Vec<HeldDocument>,
+    pub made_at: DateTime<Utc>,
+    pub copy_seed: Uuid,
+}
+
 /// Renders and seals every copy of a share. CPU-bound: call it off the async executor.
 pub fn sign_copies(
     seal: &dyn Seal,
     share_request_id: Uuid,
+    copy_seed: Uuid,
     snapshot: &ShareSnapshot,
     copies: &[HeldDocument],
     made_at: DateTime<Utc>,
@@ -93,9 +103,11 @@ pub fn sign_copies(
         .iter()
         .map(|document| {
             // The QR on each copy leads to its own verification page.
-            let verification_url = format!("{}/verify/{}", public_base_url.trim_end_matches('/'), copy_id(share_request_id, document));
+            let id = copy_id(copy_seed, document);
+            let verification_url = format!("{}/verify/{id}", public_base_url.trim_end_matches('/'));
             let ctx = CopyContext {
                 share_request_id,
+                copy_seed,
                 organisation_name: &snapshot.organisation_name,
                 branch_name: &snapshot.branch_name,
                 branch_address: &snapshot.branch_address,
@@ -109,13 +121,7 @@ pub fn sign_copies(
             // Read back as any verifier will read it: a copy lopdf cannot read is not sent.
             let read = crate::documents::pdf::read::open(&pdf).map_err(|e| format!("PDF: {e}"))?;
             let object_digests = crate::documents::pdf::read::object_digests(&read, &pdf);
-            Ok(SignedCopy {
-                document: document.clone(),
-                stem: file_stem(document, copy_id(share_request_id, document)),
-                pdf,
-                p7s,
-                object_digests,
-            })
+            Ok(SignedCopy { document: document.clone(), copy_id: id, stem: file_stem(document, id), pdf, p7s, object_digests })
         })
         .collect()
 }
@@ -136,7 +142,7 @@ pub async fn record_issued(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (pdf_sha256) DO NOTHING",
         )
         .bind(sha256_hex(&c.pdf))
-        .bind(copy_id(share_request_id, &c.document))
+        .bind(c.copy_id)
         .bind(share_request_id)
         .bind(snapshot.partner_id)
         .bind(&snapshot.organisation_name)
@@ -155,10 +161,7 @@ pub async fn record_issued(
 
 /// What a share request sent, read back from the log: its snapshot, the copies' data and the
 /// time they were made. `None` until it was sent.
-pub async fn sent_copies(
-    pool: &PgPool,
-    share_request_id: Uuid,
-) -> Result<Option<(ShareSnapshot, Vec<HeldDocument>, DateTime<Utc>)>, sqlx::Error> {
+pub async fn sent_copies(pool: &PgPool, share_request_id: Uuid) -> Result<Option<SentCopies>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let rows: Vec<(serde_json::Value, i64, String)> = sqlx::query_as(
         "SELECT payload, sequence, event_type FROM events WHERE aggregate_type = 'ShareRequest' AND aggregate_id = $1
@@ -179,11 +182,13 @@ pub async fn sent_copies(
     for payload in payloads {
         match serde_json::from_value::<ShareRequestEvent>(payload) {
             Ok(ShareRequestEvent::Opened { snapshot: s, .. }) => snapshot = Some(s),
-            Ok(ShareRequestEvent::Sent { copies, sent_at, .. }) => sent = Some((copies, sent_at)),
+            Ok(ShareRequestEvent::Sent { copies, sent_at, copy_seed: seed, .. }) => {
+                sent = Some((copies, sent_at, copy_seed(share_request_id, seed)))
+            }
             _ => {}
         }
     }
-    Ok(snapshot.zip(sent).map(|(snapshot, (copies, at))| (snapshot, copies, at)))
+    Ok(snapshot.zip(sent).map(|(snapshot, (copies, made_at, copy_seed))| SentCopies { snapshot, copies, made_at, copy_seed }))
 }
 
 pub fn copies_message_id(share_request_id: Uuid, domain: &str) -> String {
@@ -253,7 +258,9 @@ fn confirmation_message(
     Message::builder()
         .from(settings.from.clone())
         .to(to)
-        .subject(format!("Дія.QR: підтвердіть пошту відділення «{branch_name}»"))
+        // A fixed subject: the branch's name is the partner's text, and this letter goes to an
+        // address nobody has vouched for yet, so the subject must not carry what a partner wrote.
+        .subject("Дія.QR: підтвердіть адресу пошти відділення")
         .message_id(Some(format!("<branch-{branch_id}-{}@{}>", uuid::Uuid::new_v4().simple(), settings.message_id_domain)))
         // Base64 always, so a program reading the mailbox decodes it the one way.
         .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::Base64).body(body))
@@ -346,10 +353,10 @@ impl DeliveryWorker {
                 let message = confirmation_message(&self.settings, *branch_id, branch_name, email.as_str(), &code)?;
                 Ok((message, format!("branch-{branch_id}-{}", &nonce[..nonce.len().min(12)])))
             }
-            MailJob::Copies { share_request_id, snapshot, copies, sent_at } => {
+            MailJob::Copies { share_request_id, snapshot, copies, sent_at, copy_seed: seed } => {
                 let (seal, id, snap, docs, at) = (self.seal.clone(), *share_request_id, snapshot.clone(), copies.clone(), *sent_at);
-                let base = self.settings.public_base_url.clone();
-                let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, &snap, &docs, at, &base))
+                let (base, seed) = (self.settings.public_base_url.clone(), copy_seed(id, *seed));
+                let signed = tokio::task::spawn_blocking(move || sign_copies(seal.as_ref(), id, seed, &snap, &docs, at, &base))
                     .await
                     .map_err(|e| format!("render task: {e}"))??;
                 record_issued(&self.pool, id, snapshot, &signed, *sent_at).await.map_err(|e| format!("реєстр копій: {e}"))?;
@@ -384,8 +391,11 @@ impl DeliveryWorker {
                         return Ok(true);
                     }
                 }
+                // Accepted: the job's data (a citizen's documents, for copies) has no further use
+                // here, so it is cleared; the log keeps the facts, sealed.
                 sqlx::query(
-                    "UPDATE mail_outbox SET status = 'sent', accepted_at = $2, leased_until = NULL, last_error = NULL WHERE job_id = $1",
+                    "UPDATE mail_outbox SET status = 'sent', accepted_at = $2, leased_until = NULL, last_error = NULL,
+                         payload = jsonb_build_object('cleared', 'delivered') WHERE job_id = $1",
                 )
                 .bind(&claimed.job_id)
                 .bind(accepted_at)

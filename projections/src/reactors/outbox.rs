@@ -29,6 +29,9 @@ pub enum MailJob {
         snapshot: ShareSnapshot,
         copies: Vec<HeldDocument>,
         sent_at: DateTime<Utc>,
+        /// The `Sent` event's seed of the copies' ids (absent in jobs made before it existed).
+        #[serde(default)]
+        copy_seed: Option<Uuid>,
     },
     /// The partner is told that moderation removed a branch or a service, and why.
     Removal {
@@ -102,10 +105,10 @@ impl Projection for MailOutbox {
                 _ => return Ok(()),
             },
             t if t == ShareRequest::TYPE => match event.decode::<ShareRequestEvent>().map_err(decode_err)? {
-                ShareRequestEvent::Sent { copies, sent_at, .. } => {
+                ShareRequestEvent::Sent { copies, sent_at, copy_seed, .. } => {
                     let opened: ShareRequestEvent = serde_json::from_value(first_event(conn, event).await?).map_err(decode_err)?;
                     let ShareRequestEvent::Opened { share_request_id, snapshot, .. } = opened else { return Ok(()) };
-                    MailJob::Copies { share_request_id, snapshot, copies, sent_at }
+                    MailJob::Copies { share_request_id, snapshot, copies, sent_at, copy_seed }
                 }
                 _ => return Ok(()),
             },

@@ -24,8 +24,11 @@ struct Fixture {
 fn fixture(label: &str) -> Fixture {
     let dir = temp(label);
     let (pki, seal) = DevPki::load_or_create(&dir).expect("development PKI");
-    let trust =
-        SealTrust { anchors: vec![pki.root.certificate.clone()], seals: DevPki::seal_certificates(&dir).expect("seal certificates") };
+    let trust = SealTrust {
+        anchors: vec![pki.root.certificate.clone()],
+        seals: DevPki::seal_certificates(&dir).expect("seal certificates"),
+        revocation: None,
+    };
     Fixture { dir, pki, seal, trust }
 }
 
@@ -64,7 +67,11 @@ fn a_seal_lookalike_from_another_trusted_ca_is_not_a_copy() {
     let other_dir = temp("lookalike-other");
     // Another CA, trusted by the verifier, issued a certificate with the very subject of our seal.
     let (other, lookalike) = DevPki::load_or_create(&other_dir).expect("another PKI");
-    let trust = SealTrust { anchors: vec![f.pki.root.certificate.clone(), other.root.certificate.clone()], seals: f.trust.seals.clone() };
+    let trust = SealTrust {
+        anchors: vec![f.pki.root.certificate.clone(), other.root.certificate.clone()],
+        seals: f.trust.seals.clone(),
+        revocation: None,
+    };
     assert_eq!(lookalike.certificate().subject_name().to_der().ok(), f.seal.certificate().subject_name().to_der().ok());
     let (_, pdf) = sample_copy();
     let p7s = lookalike.sign_detached(&pdf, Utc::now()).expect("signature");
@@ -90,12 +97,19 @@ fn a_retired_seal_still_seals_and_a_forgotten_one_does_not() {
     let (_, pdf) = sample_copy();
     let before = f.seal.sign_detached(&pdf, Utc::now()).expect("signature");
     DevPki::rotate_seal(&f.dir).expect("rotation");
-    let pinned = SealTrust { anchors: f.trust.anchors.clone(), seals: DevPki::seal_certificates(&f.dir).expect("seal certificates") };
+    let pinned = SealTrust {
+        anchors: f.trust.anchors.clone(),
+        seals: DevPki::seal_certificates(&f.dir).expect("seal certificates"),
+        revocation: None,
+    };
     assert_eq!(pinned.seals.all().len(), 2);
     assert_eq!(check_seal(&pdf, &before, &pinned, None).verdict, Verdict::Sealed);
     // A verifier that pins only the new certificate does not take the old seal.
-    let current_only =
-        SealTrust { anchors: f.trust.anchors.clone(), seals: SealCertificates::new(pinned.seals.current().clone(), Vec::new()) };
+    let current_only = SealTrust {
+        anchors: f.trust.anchors.clone(),
+        seals: SealCertificates::new(pinned.seals.current().clone(), Vec::new()),
+        revocation: None,
+    };
     assert_eq!(check_seal(&pdf, &before, &current_only, None).verdict, Verdict::NotIssued);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
@@ -148,4 +162,33 @@ fn an_appended_update_is_named_with_what_it_replaces() {
     let presented = read::open(&padded).expect("reads");
     let changes = what_changed(&padded, &presented, &[issued(&pdf)]);
     assert!(changes[0].contains("після її кінця дописано"), "{changes:?}");
+}
+
+#[test]
+fn a_revoked_seal_is_reported_and_copies_it_made_before_stay_sealed() {
+    use crate::pki::revocation::RevocationLists;
+    let f = fixture("revoked-seal");
+    let (_, pdf) = sample_copy();
+    let p7s = f.seal.sign_detached(&pdf, Utc::now()).expect("signature");
+    let revoked_at = Utc::now() - chrono::Duration::hours(1);
+    let crl = f.pki.qualified.crl(&[(f.trust.seals.current(), revoked_at)], 30).expect("a CRL");
+    let path = f.dir.join("seal-revoked.crl.pem");
+    std::fs::write(&path, crl.to_pem().expect("PEM")).expect("CRL file");
+    let lists = RevocationLists::load(vec![path], vec![f.pki.qualified.certificate.clone()]).expect("the list");
+    let trust = SealTrust { revocation: Some(Arc::new(lists)), ..f.trust.clone() };
+
+    // Made (by the registry's time) after the revocation: not the service's copy any more.
+    let after = check_seal(&pdf, &p7s, &trust, Some(Utc::now()));
+    assert_eq!(after.verdict, Verdict::Revoked, "{}", after.message);
+    assert!(after.message.contains("відкликано"), "{}", after.message);
+    // Made before it: still sealed, with a warning that the certificate was revoked since.
+    let before = check_seal(&pdf, &p7s, &trust, Some(revoked_at - chrono::Duration::hours(1)));
+    assert_eq!(before.verdict, Verdict::Sealed, "{}", before.message);
+    assert!(before.warnings.iter().any(|w| w.contains("уже після того")), "{:?}", before.warnings);
+    // A list that is not there is said, not silently passed.
+    let unlisted = RevocationLists::load(Vec::new(), vec![f.pki.qualified.certificate.clone()]).expect("no lists");
+    let unchecked = check_seal(&pdf, &p7s, &SealTrust { revocation: Some(Arc::new(unlisted)), ..f.trust.clone() }, None);
+    assert_eq!(unchecked.verdict, Verdict::Sealed);
+    assert!(unchecked.warnings.iter().any(|w| w.contains("не перевірено")), "{:?}", unchecked.warnings);
+    let _ = std::fs::remove_dir_all(&f.dir);
 }
