@@ -7,5 +7,6 @@ pub mod app;
 pub mod config;
 pub mod embedded_pg;
 pub mod http;
+pub mod pages;
 pub mod schemas;
 pub mod startup;

@@ -11,6 +11,7 @@ mod event_log;
 mod hardening;
 mod moderation;
 mod openapi;
+mod pages;
 mod photo_verification;
 mod problems;
 mod projections;

@@ -113,6 +113,8 @@ fn class_of(route: Option<&str>) -> Class {
     match route {
         Some(r) if GUESS_ROUTES.contains(&r) => Class::Guess,
         Some(r) if PUBLIC_ROUTES.contains(&r) => Class::Public,
+        // The pages (outside the API): read by anyone, limited as the public endpoints are.
+        Some(r) if !r.starts_with("/api/") => Class::Public,
         Some(_) => Class::Session,
         // An unknown address costs a 404 only, but a scanner walking paths is still a client.
         None => Class::Public,

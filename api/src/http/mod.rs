@@ -145,7 +145,8 @@ pub fn router(state: AppState, edge: Arc<edge::Edge>) -> Router {
     routes()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає") })
+        .merge(crate::pages::router())
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")
         })
@@ -154,6 +155,15 @@ pub fn router(state: AppState, edge: Arc<edge::Edge>) -> Router {
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn(edge::security_headers))
         .with_state(state)
+}
+
+/// An address nothing serves: a problem for the API, a page for a browser.
+async fn not_found(uri: axum::http::Uri, lang: crate::pages::lang::Lang) -> Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        return ApiError::new(StatusCode::NOT_FOUND, "route-not-found", "такої адреси в API немає").into_response();
+    }
+    crate::pages::not_found(lang, uri.path())
 }
 
 /// One line per request, inside a span that carries the method and path.

@@ -1,0 +1,48 @@
+//! The pages people read in a browser: server-rendered HTML (maud, escaped by construction),
+//! Ukrainian first with an English switch, styles and scripts as this origin's files (the pages'
+//! policy allows nothing inline). The JSON API is `http/`; a page never builds JSON by hand and
+//! never shows it.
+
+mod home;
+pub mod lang;
+mod layout;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::html;
+
+use crate::http::AppState;
+use lang::Lang;
+use layout::{page, respond};
+
+/// The pages' routes (outside the OpenAPI document, which describes the JSON API).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/assets/cabinet.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(lang::remember_choice))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../assets/cabinet/cabinet.css"),
+    )
+        .into_response()
+}
+
+/// What a browser gets for an address that is no page: a page that says so, in its language.
+pub fn not_found(lang: Lang, path: &str) -> Response {
+    let (title, text, back) = match lang {
+        Lang::Uk => ("Сторінку не знайдено", "За цією адресою сторінки немає. Перевірте адресу або почніть з головної.", "На головну"),
+        Lang::En => ("Page not found", "There is no page at this address. Check it, or start from the home page.", "Home page"),
+    };
+    let main = html! {
+        h1 { (title) }
+        p { (text) }
+        p { a href="/" { (back) } }
+    };
+    respond(StatusCode::NOT_FOUND, page(lang, title, path, main))
+}
