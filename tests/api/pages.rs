@@ -56,3 +56,67 @@ async fn an_address_that_is_no_page_is_a_page_in_the_readers_language_and_the_ap
     assert!(body.contains("route-not-found"), "{body}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_simulator_scans_a_printed_code_and_shows_who_asks_for_what() {
+    let app = spawn_app().await;
+    let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let (_, current) = app.get(&format!("/api/v1/partner/services/{}/qr", qr.service_id), Some(&qr.partner.token)).await;
+    let printed = current["short_code"].as_str().unwrap().to_string();
+    let (status, _, body) = page(&app, "/simulator", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Симулятор застосунку Дія") && body.contains("Їжакевич"), "{body}");
+
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let maryana = diia_qr_tests::citizens::maryana().0;
+    let post = |site: &'static str| {
+        browser
+            .post(app.url("/simulator/scans"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", site)
+            .body(format!("citizen={maryana}&link={printed}"))
+            .send()
+    };
+    // A form posted from another site is refused, and opens nothing.
+    let refused = post("cross-site").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("Форму надіслано не з цієї сторінки"));
+
+    let scanned = post("same-origin").await.unwrap();
+    assert_eq!(scanned.status(), StatusCode::SEE_OTHER);
+    let location = scanned.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/simulator/requests/"), "{location}");
+    let cookie = scanned.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/simulator"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+
+    let (status, _, body) = page(&app, &location, Some(&session)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for shown in ["ТОВ «Готель „Палаццо“»", "для поселення у готель", "Паспорт громадянина України", &printed]
+    {
+        assert!(body.contains(shown), "the request shows {shown}: {body}");
+    }
+    // Without the citizen's session the request is nobody's to see.
+    let anonymous = browser.get(app.url(&location)).send().await.unwrap();
+    assert_eq!((anonymous.status(), anonymous.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/simulator"));
+    // A code that names no QR is said on the form, in words.
+    let wrong = browser
+        .post(app.url("/simulator/scans"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("citizen={maryana}&link=ZZZZ-ZZZZ"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text().await.unwrap().contains("QR-код не розпізнано"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_the_development_sign_ins_there_is_no_simulator() {
+    let app = diia_qr_tests::spawn_app_with(|c| c.dev_sign_in = false).await;
+    let (status, _, body) = page(&app, "/simulator", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Сторінку не знайдено"), "{body}");
+    app.shutdown().await;
+}

@@ -3,9 +3,11 @@
 //! policy allows nothing inline). The JSON API is `http/`; a page never builds JSON by hand and
 //! never shows it.
 
+mod forms;
 mod home;
 pub mod lang;
 mod layout;
+mod simulator;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +23,9 @@ use layout::{page, respond};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
+        .route("/simulator", get(simulator::start))
+        .route("/simulator/scans", axum::routing::post(simulator::scan))
+        .route("/simulator/requests/{id}", get(simulator::request))
         .route("/assets/cabinet.css", get(stylesheet))
         .layer(axum::middleware::from_fn(lang::remember_choice))
 }
