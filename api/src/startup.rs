@@ -213,6 +213,10 @@ impl Application {
             share_ttl: chrono::Duration::seconds(config.share_ttl_seconds),
             dev_sign_in: config.dev_sign_in,
             partner_letters_per_day: config.partner_letters_per_day,
+            dev_mail_folder: match &config.mail {
+                MailConfig::Folder(dir) if config.dev_sign_in => Some(dir.clone()),
+                _ => None,
+            },
         };
         if config.dev_sign_in {
             tracing::warn!("development sign-in is on: it trusts submitted identities; never enable it in a deployment");

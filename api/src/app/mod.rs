@@ -10,6 +10,7 @@ mod citizen;
 pub mod clock;
 pub mod copies;
 mod delivery_outcomes;
+pub mod dev_mail;
 pub mod dev_services;
 pub mod diia_signature;
 mod error;
@@ -60,6 +61,9 @@ pub struct EngineSettings {
     pub dev_sign_in: bool,
     /// Mailbox confirmation letters a partner may cause a Kyiv day (creations and changes).
     pub partner_letters_per_day: i32,
+    /// Where mail goes when it goes to a folder: the simulator shows a delivered letter from it
+    /// (development sign-ins only).
+    pub dev_mail_folder: Option<std::path::PathBuf>,
 }
 
 /// What the engine is built from: the database, the keys, the outside services and the clock.

@@ -12,6 +12,11 @@ use super::lang::Lang;
 pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The same, and WebAssembly compiled from this origin's file: the simulator's start page, whose
+/// QR decoder is zxing-wasm.
+pub const DECODER_PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 struct ShellTexts {
     skip: &'static str,
     switch: &'static str,
@@ -81,6 +86,15 @@ pub fn page(lang: Lang, title: &str, path: &str, main: Markup) -> Markup {
 
 /// A page as an answer.
 pub fn respond(status: StatusCode, markup: Markup) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, PAGE_POLICY)], markup.into_string())
+    answer(status, markup, PAGE_POLICY)
+}
+
+/// A page that runs the QR decoder, as an answer.
+pub fn respond_with_decoder(status: StatusCode, markup: Markup) -> Response {
+    answer(status, markup, DECODER_PAGE_POLICY)
+}
+
+fn answer(status: StatusCode, markup: Markup, policy: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, policy)], markup.into_string())
         .into_response()
 }

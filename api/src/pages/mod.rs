@@ -23,19 +23,30 @@ use layout::{page, respond};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
-        .route("/simulator", get(simulator::start))
-        .route("/simulator/scans", axum::routing::post(simulator::scan))
-        .route("/simulator/requests/{id}", get(simulator::request))
+        .merge(simulator::routes())
         .route("/assets/cabinet.css", get(stylesheet))
+        .route("/assets/zxing-reader.js", get(zxing_reader))
+        .route("/assets/zxing_reader.wasm", get(zxing_reader_wasm))
         .layer(axum::middleware::from_fn(lang::remember_choice))
 }
 
 async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../../assets/cabinet/cabinet.css"),
-    )
-        .into_response()
+    asset("text/css; charset=utf-8", include_str!("../../assets/cabinet/cabinet.css"))
+}
+
+/// zxing-wasm, vendored by `scripts/vendor-browser-libs`: reads a QR code from an image in the
+/// browser (its WebAssembly decoder is the next file).
+async fn zxing_reader() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("../../assets/vendor/zxing-wasm/index.js"))
+}
+
+async fn zxing_reader_wasm() -> Response {
+    asset("application/wasm", &include_bytes!("../../assets/vendor/zxing-wasm/zxing_reader.wasm")[..])
+}
+
+/// One of the pages' files, built into the binary.
+fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 /// What a browser gets for an address that is no page: a page that says so, in its language.

@@ -9,6 +9,12 @@ pub fn kyiv_time(t: DateTime<Utc>) -> String {
     format!("{} (за київським часом, UTC{})", local.format("%d.%m.%Y %H:%M:%S"), local.format("%:z"))
 }
 
+/// "26.11.2026 12:00:05 (Kyiv time, UTC+02:00)": the English pages' form of the same instant.
+pub fn kyiv_time_en(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Kyiv);
+    format!("{} (Kyiv time, UTC{})", local.format("%d.%m.%Y %H:%M:%S"), local.format("%:z"))
+}
+
 /// "30 днів", "1 день", "3 дні": Ukrainian plural forms.
 pub fn days_uk(n: u32) -> String {
     let word = match (n % 10, n % 100) {

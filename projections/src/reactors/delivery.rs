@@ -195,6 +195,11 @@ pub fn copies_message_id(share_request_id: Uuid, domain: &str) -> String {
     format!("<share-{share_request_id}@{domain}>")
 }
 
+/// The subject of the letter that carries a share's copies (also what the citizen's draft shows).
+pub fn copies_subject(snapshot: &ShareSnapshot) -> String {
+    format!("Дія.QR: копії документів — {}", snapshot.service_names.join(", "))
+}
+
 fn copies_message(
     settings: &DeliverySettings,
     share_request_id: Uuid,
@@ -235,7 +240,7 @@ fn copies_message(
     Message::builder()
         .from(settings.from.clone())
         .to(to)
-        .subject(format!("Дія.QR: копії документів — {purposes}"))
+        .subject(copies_subject(snapshot))
         .message_id(Some(copies_message_id(share_request_id, &settings.message_id_domain)))
         .date(made_at.into())
         .multipart(parts)
