@@ -184,6 +184,8 @@ async fn render(s: &AppState, lang: Lang, citizen: &Rnokpp, id: Uuid, status: St
             form.secondary method="post" action={ (path) "/decline" } { button.secondary type="submit" { (t.decline) } }
         }
         p { a href="/simulator" { (t.again) } }
+        // Reloads the page while the letter is on its way.
+        script src="/assets/simulator.js" {}
     };
     let mut response = respond(status, page(lang, t.request_title, &path, main));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

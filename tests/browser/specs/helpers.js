@@ -1,0 +1,46 @@
+// What the specs share: the fixtures run.rs prepared, the axe-core check every page gets, and
+// screenshots of a page in both languages and at phone width.
+const fs = require("fs");
+const path = require("path");
+const { expect } = require("@playwright/test");
+const AxeBuilder = require("@axe-core/playwright").default;
+
+const fixtures = JSON.parse(fs.readFileSync(process.env.DIIA_QR_FIXTURES, "utf8"));
+const shots = path.join(process.env.DIIA_QR_ARTIFACTS || "test-results", "screenshots");
+fs.mkdirSync(shots, { recursive: true });
+
+/** No serious or critical accessibility violation on the page as it is now. */
+async function expectAccessible(page, what) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(serious, `axe on ${what}`).toEqual([]);
+}
+
+/**
+ * Screenshots of the page as it is, as `name`: Ukrainian and English at desktop width, and
+ * Ukrainian at phone width, where nothing may be wider than the screen. The page is left in
+ * Ukrainian at desktop width.
+ */
+async function screenshots(page, name) {
+  const desktop = page.viewportSize();
+  const at = page.url();
+  const withLang = (lang) => {
+    const u = new URL(at);
+    u.searchParams.set("lang", lang);
+    return u.toString();
+  };
+  for (const lang of ["en", "uk"]) {
+    await page.goto(withLang(lang));
+    await expectAccessible(page, `${name} (${lang})`);
+    await page.screenshot({ path: path.join(shots, `${name}.${lang}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 375, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} fits a phone's width`).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: path.join(shots, `${name}.uk.phone.png`), fullPage: true });
+  await page.setViewportSize(desktop);
+}
+
+module.exports = { fixtures, expectAccessible, screenshots };
