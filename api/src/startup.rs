@@ -217,6 +217,7 @@ impl Application {
                 MailConfig::Folder(dir) if config.dev_sign_in => Some(dir.clone()),
                 _ => None,
             },
+            dev_pki_dir: config.kep_trust_anchors.is_none().then(|| config.data_dir.join("pki")),
         };
         if config.dev_sign_in {
             tracing::warn!("development sign-in is on: it trusts submitted identities; never enable it in a deployment");

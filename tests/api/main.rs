@@ -3,6 +3,7 @@
 mod audit;
 mod authorization;
 mod cabinet;
+mod cabinet_pages;
 mod concurrency;
 mod delivery;
 mod diia_signature;

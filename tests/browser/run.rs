@@ -34,6 +34,23 @@ async fn the_pages_work_in_chromium() {
     std::fs::write(&poster_svg, &poster).expect("write the poster");
     diia_qr_tests::run(Command::new("rsvg-convert").arg("--width=900").arg("-o").arg(&poster_png).arg(&poster_svg));
 
+    // The sole proprietor of the development PKI onboards in the browser: its PEM files sign in,
+    // a PKCS#12 made from them (as openssl makes one: PBES2, AES-256) signs the application.
+    let partners = app.data_dir.join("pki").join("partners");
+    let p12 = artifacts.join("sole-proprietor.p12");
+    let p12_password = "Пароль-Ґ1";
+    diia_qr_tests::run(
+        Command::new("openssl")
+            .args(["pkcs12", "-export", "-inkey"])
+            .arg(partners.join("sole-proprietor.key.pem"))
+            .arg("-in")
+            .arg(partners.join("sole-proprietor.pem"))
+            .arg("-passout")
+            .arg(format!("pass:{p12_password}"))
+            .arg("-out")
+            .arg(&p12),
+    );
+
     let (rnokpp, signature_code) = citizens::yevhen();
     let fixtures = json!({
         "base": app.base,
@@ -43,6 +60,14 @@ async fn the_pages_work_in_chromium() {
         "organisation_name": "ТОВ «Готель „Палаццо“»",
         "purpose": purpose,
         "mailbox": "reception@palazzo.example",
+        "kep": {
+            "key": partners.join("sole-proprietor.key.pem"),
+            "cert": partners.join("sole-proprietor.pem"),
+            "other_cert": partners.join("hotel-palazzo.pem"),
+            "p12": p12,
+            "p12_password": p12_password,
+            "surname": "Олійник-Д'Арко",
+        },
         "citizen": { "rnokpp": rnokpp, "signature_code": signature_code, "second_certificate": "Ілля Ґонта, 2019" },
     });
     let fixtures_file = artifacts.join("fixtures.json");

@@ -64,6 +64,9 @@ pub struct EngineSettings {
     /// Where mail goes when it goes to a folder: the simulator shows a delivered letter from it
     /// (development sign-ins only).
     pub dev_mail_folder: Option<std::path::PathBuf>,
+    /// Where the development PKI's test КЕП files are, when sign-ins trust it: the cabinet's
+    /// sign-in page points a newcomer at them.
+    pub dev_pki_dir: Option<std::path::PathBuf>,
 }
 
 /// What the engine is built from: the database, the keys, the outside services and the clock.

@@ -348,10 +348,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 MailConfig::Folder(dir) => format!("листи — у теку {}", dir.display()),
                 MailConfig::Smtp(_) => "листи — через SMTP".to_string(),
             };
+            let simulator = config.dev_sign_in;
+            let test_keps = config.kep_trust_anchors.is_none().then(|| config.data_dir.join("pki").join("partners"));
             // Listen for signals before announcing the URL, so a stop request is never missed.
             let stop = shutdown_signal()?;
             let app = Application::build(config).await.context("не вдалося запустити Дія.QR")?;
-            println!("Дія.QR слухає на {} ({mail}). Ctrl+C — зупинити.", app.base_url());
+            let base = app.base_url();
+            println!("Дія.QR слухає на {base} ({mail}). Ctrl+C — зупинити.");
+            // Whoever started us may read only the first line: the rest must not fail on a closed pipe.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "  Кабінет партнера:          {base}/cabinet");
+            if simulator {
+                let _ = writeln!(out, "  Симулятор застосунку Дія:  {base}/simulator");
+            }
+            if let Some(dir) = test_keps {
+                let _ = writeln!(out, "  Тестові КЕП керівників:    {}", dir.display());
+            }
             stop.await;
             // Whoever started us may have stopped reading: a closed stdout is no reason to fail.
             let _ = writeln!(std::io::stdout(), "Зупиняюся…");

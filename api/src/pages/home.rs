@@ -16,6 +16,7 @@ struct HomeTexts {
     join_heading: &'static str,
     join: [&'static str; 6],
     names_note: &'static str,
+    enter: &'static str,
 }
 
 const UK: HomeTexts = HomeTexts {
@@ -40,6 +41,7 @@ const UK: HomeTexts = HomeTexts {
         "Завантажте QR-код і плакат, роздрукуйте їх і розмістіть для відвідувачів.",
     ],
     names_note: "Назви «Дія», «Дія готель», «Впровадження Дії», «Ідентифікація» не є назвами відділень чи послуг: їх не приймають.",
+    enter: "Увійти до кабінету з КЕП",
 };
 
 const EN: HomeTexts = HomeTexts {
@@ -64,6 +66,7 @@ const EN: HomeTexts = HomeTexts {
         "Download the QR code and the poster, print them and place them for visitors.",
     ],
     names_note: "\u{201c}Diia\u{201d}, \u{201c}Diia hotel\u{201d}, \u{201c}Introducing Diia\u{201d} and \u{201c}Identification\u{201d} are not branch or service names: they are refused.",
+    enter: "Sign in to the cabinet with a KEP",
 };
 
 pub async fn home(lang: Lang) -> Response {
@@ -74,6 +77,7 @@ pub async fn home(lang: Lang) -> Response {
     let main = html! {
         h1 { (t.heading) }
         p.lead { (t.lead) }
+        p { a.action href="/cabinet" { (t.enter) } }
         section aria-labelledby="how" {
             h2 #how { (t.how_heading) }
             ol.steps { @for step in t.how { li { (step) } } }

@@ -3,6 +3,7 @@
 //! policy allows nothing inline). The JSON API is `http/`; a page never builds JSON by hand and
 //! never shows it.
 
+mod cabinet;
 mod forms;
 mod home;
 pub mod lang;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .merge(simulator::routes())
+        .merge(cabinet::routes())
         .route("/assets/cabinet.css", get(stylesheet))
         .route("/assets/zxing-reader.js", get(zxing_reader))
         .route("/assets/zxing_reader.wasm", get(zxing_reader_wasm))
@@ -61,4 +63,19 @@ pub fn not_found(lang: Lang, path: &str) -> Response {
         p { a href="/" { (back) } }
     };
     respond(StatusCode::NOT_FOUND, page(lang, title, path, main))
+}
+
+/// A refusal the engine gave, as a page in the reader's language: the rule's words, never a raw
+/// error, and the way home.
+pub fn error_page(lang: Lang, path: &str, (status, detail): (StatusCode, String)) -> Response {
+    let (title, back) = match lang {
+        Lang::Uk => ("Не вдалося виконати", "На головну"),
+        Lang::En => ("Could not be done", "Home page"),
+    };
+    let main = html! {
+        h1 { (title) }
+        div.problem role="alert" { (detail) }
+        p { a href="/" { (back) } }
+    };
+    respond(status, page(lang, title, path, main))
 }

@@ -122,7 +122,7 @@ pub async fn scan(State(s): State<AppState>, lang: Lang, headers: HeaderMap, For
     match opened.await {
         Ok((token, id)) => {
             let mut response = Redirect::to(&format!("/simulator/requests/{id}")).into_response();
-            set_cookie(&mut response, SESSION_COOKIE, &token, "/simulator");
+            set_cookie(&mut response, &s.engine.settings().public_base_url, SESSION_COOKIE, &token, "/simulator");
             response
         }
         Err(e) => {

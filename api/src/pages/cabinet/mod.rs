@@ -1,0 +1,145 @@
+//! `/cabinet`: the partner's cabinet. The head signs in with the КЕП in the browser (the key
+//! never leaves it), then walks the onboarding (registration, profile, offer, the signed
+//! accession application) and works with branches, services and received documents. The
+//! session is the API's sealed token in an HTTP-only, same-site cookie for `/cabinet`; every
+//! form carries the session's anti-forgery token and is taken only from this origin. Each
+//! action is one engine call, as the JSON API's is.
+
+mod onboarding;
+mod sign_in;
+mod texts;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+
+use super::forms::{cookie, csrf_token, genuine_form};
+use super::lang::Lang;
+use super::layout::{page, respond};
+use crate::app::sessions::Claims;
+use crate::app::PartnerIdentity;
+use crate::http::problem::ApiError;
+use crate::http::AppState;
+use texts::texts;
+
+/// The cookie that holds the partner's session.
+const SESSION_COOKIE: &str = "diia_qr_cabinet";
+const COOKIE_PATH: &str = "/cabinet";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cabinet", get(onboarding::home))
+        .route("/cabinet/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/cabinet/sign-out", post(sign_in::sign_out))
+        .route("/cabinet/registration", post(onboarding::register))
+        .route("/cabinet/profile", post(onboarding::profile))
+        .route("/cabinet/offer", post(onboarding::accept_offer))
+        .route("/cabinet/application.pdf", get(onboarding::application_pdf))
+        .route("/cabinet/application", post(onboarding::sign_application))
+        .route("/assets/kep.js", get(kep_script))
+        .route("/assets/pkijs.js", get(pkijs_script))
+}
+
+/// Signs with the КЕП in the browser (see the file's header).
+async fn kep_script() -> Response {
+    super::asset("text/javascript; charset=utf-8", include_str!("../../../assets/cabinet/kep.js"))
+}
+
+/// PKI.js and asn1js, bundled by `scripts/vendor-browser-libs`.
+async fn pkijs_script() -> Response {
+    super::asset("text/javascript; charset=utf-8", include_str!("../../../assets/vendor/pkijs/pkijs.js"))
+}
+
+/// A signed-in partner's head: whom they act for, and the session's token (its anti-forgery
+/// token is derived from it).
+pub struct Signed {
+    pub who: PartnerIdentity,
+    token: String,
+}
+
+impl Signed {
+    pub fn csrf(&self) -> String {
+        csrf_token(&self.token)
+    }
+}
+
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Signed> {
+    let token = cookie(headers, SESSION_COOKIE)?;
+    match s.engine.session(&token).await.ok()?.claims {
+        Claims::Partner { identity, .. } => Some(Signed { who: identity, token }),
+        _ => None,
+    }
+}
+
+/// The way to a page for someone not signed in: the sign-in page.
+fn to_sign_in() -> Response {
+    Redirect::to("/cabinet/sign-in").into_response()
+}
+
+/// A form's fields, as the browser sent them.
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses a urlencoded body; a body that is not one reads as no fields.
+    pub fn parse(body: &Bytes) -> Self {
+        Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// A signed-in form, checked: its session, then that it is this session's form from this
+/// origin. `Err` is the answer to give instead (the sign-in page, or a refusal).
+async fn checked_form(s: &AppState, lang: Lang, headers: &HeaderMap, body: &Bytes) -> Result<(Signed, Fields), Response> {
+    let Some(signed) = signed_in(s, headers).await else { return Err(to_sign_in()) };
+    let fields = Fields::parse(body);
+    if !genuine_form(headers, &signed.token, fields.get("csrf")) {
+        let t = texts(lang);
+        return Err(cabinet_page(StatusCode::FORBIDDEN, lang, t.refused, "/cabinet", Some(&signed), problem(lang, t.foreign_form)));
+    }
+    Ok((signed, fields))
+}
+
+/// An engine refusal as the page says it: the status, and the rule's words.
+fn refusal(e: crate::app::EngineError) -> (StatusCode, String) {
+    let e = ApiError::from(e);
+    (e.status, e.detail)
+}
+
+fn problem(lang: Lang, text: &str) -> Markup {
+    html! { div.problem role="alert" { strong { (texts(lang).refused) ": " } (text) } }
+}
+
+/// The hidden field every signed-in form carries.
+fn csrf_field(signed: &Signed) -> Markup {
+    html! { input type="hidden" name="csrf" value=(signed.csrf()); }
+}
+
+/// A cabinet page: the shell's page with the cabinet's navigation (when signed in) above `main`.
+fn cabinet_page(status: StatusCode, lang: Lang, title: &str, path: &str, signed: Option<&Signed>, main: Markup) -> Response {
+    let t = texts(lang);
+    let body = html! {
+        @if let Some(signed) = signed {
+            div.cabinet-bar {
+                p.who { (t.signed_in_as) ": " strong { (signed.who.head.full_name) } ", " (signed.who.organisation_name) }
+                form.inline method="post" action="/cabinet/sign-out" {
+                    (csrf_field(signed))
+                    button.secondary type="submit" { (t.sign_out) }
+                }
+            }
+            nav.cabinet aria-label=(t.nav_label) {
+                ul {
+                    li { a href="/cabinet" aria-current=[(path == "/cabinet").then_some("page")] { (t.nav_overview) } }
+                }
+            }
+        }
+        (main)
+    };
+    let mut response = respond(status, page(lang, title, path, body));
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
+}

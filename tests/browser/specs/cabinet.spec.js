@@ -1,0 +1,60 @@
+// A sole proprietor becomes a partner in the cabinet, signing with the КЕП in the browser: the
+// sign-in challenge with PEM files, the accession application with a PKCS#12 file.
+const { test, expect } = require("@playwright/test");
+const { fixtures, expectAccessible, screenshots } = require("./helpers");
+
+const kep = fixtures.kep;
+const CERT = "Сертифікат (якщо його немає у файлі ключа)";
+
+test("a sole proprietor signs in with a КЕП and becomes a partner", async ({ page }) => {
+  await page.goto("/");
+  await screenshots(page, "home");
+  await page.getByRole("link", { name: "Увійти до кабінету з КЕП" }).click();
+  await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Вхід до кабінету партнера");
+  await screenshots(page, "cabinet-sign-in");
+
+  // A key with another's certificate is refused in the browser, before anything is sent.
+  await page.getByLabel("Файл ключа").setInputFiles(kep.key);
+  await page.getByLabel(CERT).setInputFiles(kep.other_cert);
+  await page.getByRole("button", { name: "Підписати й увійти" }).click();
+  await expect(page.locator("#kep-status")).toHaveText(/Ключ не відповідає сертифікату/);
+  await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
+
+  await page.getByLabel(CERT).setInputFiles(kep.cert);
+  await page.getByRole("button", { name: "Підписати й увійти" }).click();
+  await expect(page).toHaveURL(/\/cabinet$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Як стати партнером");
+  await expect(page.locator(".cabinet-bar")).toContainText(kep.surname);
+  await screenshots(page, "cabinet-onboarding");
+
+  await page.getByRole("button", { name: "Стати партнером" }).click();
+  await page.getByLabel("Електронна пошта").fill("fop.oliinyk@example.com");
+  await page.getByLabel("Телефон").fill("+380671234567");
+  await page.getByLabel("Серія і номер паспорта керівника").fill("АБ123456");
+  await page.getByRole("button", { name: "Зберегти" }).click();
+
+  await expect(page.getByRole("heading", { name: "Публічна оферта" })).toBeVisible();
+  await expectAccessible(page, "the offer");
+  await page.getByLabel("Я прочитав(-ла) оферту і приймаю її умови").check();
+  await page.getByRole("button", { name: "Прийняти оферту" }).click();
+
+  // The application: a PKCS#12 file; a wrong password is said, the right one signs.
+  await expect(page.getByRole("heading", { name: "Заява про приєднання" })).toBeVisible();
+  await screenshots(page, "cabinet-application");
+  await page.getByLabel("Файл ключа").setInputFiles(kep.p12);
+  await page.getByLabel("Пароль ключа").fill("не той пароль");
+  await page.getByRole("button", { name: "Підписати заяву" }).click();
+  await expect(page.locator("#kep-status")).toHaveText(/неправильний пароль/);
+  await page.getByLabel("Пароль ключа").fill(kep.p12_password);
+  await page.getByRole("button", { name: "Підписати заяву" }).click();
+
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(kep.surname);
+  await expect(page.locator("ol.progress")).toHaveCount(0);
+  await screenshots(page, "cabinet-overview");
+
+  await page.getByRole("button", { name: "Вийти" }).click();
+  await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
+  await page.goto("/cabinet");
+  await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
+});
