@@ -89,3 +89,61 @@ async fn a_kep_signed_challenge_opens_the_cabinet_and_its_forms_need_the_session
     assert_eq!(after.headers()["location"], "/cabinet/sign-in");
     app.shutdown().await;
 }
+
+/// A cabinet session for the hotel «Палаццо»'s head, signed in with the КЕП: (cookie, csrf).
+async fn cabinet_session(app: &diia_qr_tests::TestApp, browser: &reqwest::Client) -> (String, String) {
+    let page = browser.get(app.url("/cabinet/sign-in")).send().await.unwrap().text().await.unwrap();
+    let kep = app.head_kep("45172831", "ТОВ «Готель „Палаццо“»");
+    let signature = BASE64_STANDARD.encode(kep.sign_detached(attribute(&page, "data-text").as_bytes(), chrono::Utc::now()).unwrap());
+    let signed = browser
+        .post(app.url("/cabinet/sign-in"))
+        .form(&[("challenge_id", field(&page, "challenge_id").as_str()), ("signature", signature.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cabinet = browser.get(app.url("/cabinet/branches")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    (session, field(&cabinet, "csrf"))
+}
+
+#[tokio::test]
+async fn a_branch_is_created_and_confirmed_only_by_its_own_partner() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let other = app.onboard_partner("43395033", "ТОВ «Інший готель»").await;
+    let (_, foreign) = app.create_branch(&other, "Готель «Інший»", "desk@other.example").await;
+    let foreign = foreign["branch_id"].as_str().unwrap().to_string();
+    let (session, csrf) = cabinet_session(&app, &browser).await;
+
+    let branch = [
+        ("csrf", csrf.as_str()),
+        ("name", "Готель «Палаццо» — рецепція"),
+        ("region", "Тернопільська область"),
+        ("district", ""),
+        ("locality", "м. Тернопіль"),
+        ("street", "вул. Руська"),
+        ("house", "12"),
+        ("email", "reception@palazzo.example"),
+    ];
+    let cross_site =
+        browser.post(app.url("/cabinet/branches")).header("cookie", &session).header("sec-fetch-site", "cross-site").form(&branch).send();
+    assert_eq!(cross_site.await.unwrap().status(), StatusCode::FORBIDDEN);
+    let created = browser.post(app.url("/cabinet/branches")).header("cookie", &session).form(&branch).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    // The branch the page made, in the partner's view (built as the events come).
+    diia_qr_tests::eventually(std::time::Duration::from_secs(10), "the branch in the view", || async {
+        let (_, view) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+        (view["branches"].as_array().map(Vec::len) == Some(1) && view["branches"][0]["name"] == "Готель «Палаццо» — рецепція").then_some(())
+    })
+    .await;
+
+    // Another partner's branch is no branch here, whatever code is tried.
+    let path = format!("/cabinet/branches/{foreign}/confirmation");
+    let guessed = browser.post(app.url(&path)).header("cookie", &session).form(&[("csrf", csrf.as_str()), ("code", "123456")]).send();
+    let guessed = guessed.await.unwrap();
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
+    let guessed = guessed.text().await.unwrap();
+    assert!(guessed.contains("відділення не знайдено"), "{guessed}");
+    app.shutdown().await;
+}

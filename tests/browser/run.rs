@@ -54,6 +54,7 @@ async fn the_pages_work_in_chromium() {
     let (rnokpp, signature_code) = citizens::yevhen();
     let fixtures = json!({
         "base": app.base,
+        "mail_dir": app.mail_dir,
         "poster_png": poster_png,
         "qr_link": qr.link,
         "qr_short_code": diia_qr::app::qr_tokens::display_short_code(current["short_code"].as_str().expect("short code")),

@@ -1,7 +1,7 @@
 // A sole proprietor becomes a partner in the cabinet, signing with the КЕП in the browser: the
 // sign-in challenge with PEM files, the accession application with a PKCS#12 file.
 const { test, expect } = require("@playwright/test");
-const { fixtures, expectAccessible, screenshots } = require("./helpers");
+const { fixtures, expectAccessible, screenshots, mailboxCode } = require("./helpers");
 
 const kep = fixtures.kep;
 const CERT = "Сертифікат (якщо його немає у файлі ключа)";
@@ -52,6 +52,29 @@ test("a sole proprietor signs in with a КЕП and becomes a partner", async ({ 
   await expect(page.getByRole("heading", { level: 1 })).toContainText(kep.surname);
   await expect(page.locator("ol.progress")).toHaveCount(0);
   await screenshots(page, "cabinet-overview");
+
+  // A branch: the name rules are said before the name is typed; a forbidden name is refused in
+  // words with what was typed kept; then the mailbox is confirmed with the letter's code.
+  await page.getByRole("link", { name: "Відділення" }).click();
+  await expect(page.locator("#name-rules")).toContainText("Дія готель");
+  await page.getByLabel("Назва відділення").fill("Дія готель");
+  await page.getByLabel("Область").fill("Житомирська область");
+  await page.getByLabel("Населений пункт").fill("м. Коростень");
+  await page.getByLabel("Вулиця").fill("вул. Грушевського");
+  await page.getByLabel("Будинок").fill("7");
+  await page.getByLabel("Електронна пошта відділення").fill("kavyarnia@example.com");
+  await page.getByRole("button", { name: "Створити відділення" }).click();
+  await expect(page.getByRole("alert")).toContainText("не є назвою організації");
+  await expect(page.getByLabel("Область")).toHaveValue("Житомирська область");
+  const name = "Кав'ярня «Ґречка» ФОП Олійник-Д'Арко";
+  await page.getByLabel("Назва відділення").fill(name);
+  await page.getByRole("button", { name: "Створити відділення" }).click();
+  const card = page.locator("li.card", { hasText: name });
+  await expect(card).toContainText("очікує підтвердження");
+  await card.getByLabel("Код підтвердження з листа").fill(await mailboxCode("kavyarnia@example.com"));
+  await card.getByRole("button", { name: "Підтвердити пошту" }).click();
+  await expect(page.locator("li.card", { hasText: name })).toContainText("підтверджено");
+  await screenshots(page, "cabinet-branches");
 
   await page.getByRole("button", { name: "Вийти" }).click();
   await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);

@@ -43,4 +43,24 @@ async function screenshots(page, name) {
   await page.setViewportSize(desktop);
 }
 
-module.exports = { fixtures, expectAccessible, screenshots };
+/**
+ * The confirmation code of the newest letter to `to` in the development mail folder, as the
+ * mailbox's owner would read it (the engine writes one-part letters, base64 bodies).
+ */
+async function mailboxCode(to) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const letters = fs.existsSync(fixtures.mail_dir) ? fs.readdirSync(fixtures.mail_dir) : [];
+    for (const name of letters.filter((n) => n.startsWith("branch-"))) {
+      const raw = fs.readFileSync(path.join(fixtures.mail_dir, name), "utf8");
+      const split = raw.search(/\r?\n\r?\n/);
+      if (!new RegExp(`^To: ${to}$`, "m").test(raw.slice(0, split))) continue;
+      const text = Buffer.from(raw.slice(split).replace(/\s/g, ""), "base64").toString("utf8");
+      const code = /Код підтвердження:\s*(\d+)/.exec(text);
+      if (code) return code[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no confirmation letter to ${to}`);
+}
+
+module.exports = { fixtures, expectAccessible, screenshots, mailboxCode };

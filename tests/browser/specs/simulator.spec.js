@@ -39,6 +39,7 @@ test("a citizen shares a birth certificate from an uploaded photo of the poster"
   // The page reloads itself until the letter is delivered.
   await expect(page.getByRole("heading", { name: "Лист доставлено" })).toBeVisible({ timeout: 30_000 });
   await expect(page.locator("#letter-subject")).toContainText(fixtures.purpose);
+  await expect(page.locator("ol.progress li.done")).toHaveCount(5);
   await expectAccessible(page, "the delivered letter");
   await screenshots(page, "simulator-delivered");
 

@@ -5,6 +5,7 @@
 //! form carries the session's anti-forgery token and is taken only from this origin. Each
 //! action is one engine call, as the JSON API's is.
 
+mod branches;
 mod onboarding;
 mod sign_in;
 mod texts;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cabinet/offer", post(onboarding::accept_offer))
         .route("/cabinet/application.pdf", get(onboarding::application_pdf))
         .route("/cabinet/application", post(onboarding::sign_application))
+        .route("/cabinet/branches", get(branches::list).post(branches::create))
+        .route("/cabinet/branches/{id}/confirmation", post(branches::confirm))
         .route("/assets/kep.js", get(kep_script))
         .route("/assets/pkijs.js", get(pkijs_script))
 }
@@ -134,6 +137,7 @@ fn cabinet_page(status: StatusCode, lang: Lang, title: &str, path: &str, signed:
             nav.cabinet aria-label=(t.nav_label) {
                 ul {
                     li { a href="/cabinet" aria-current=[(path == "/cabinet").then_some("page")] { (t.nav_overview) } }
+                    li { a href="/cabinet/branches" aria-current=[(path == "/cabinet/branches").then_some("page")] { (t.nav_branches) } }
                 }
             }
         }

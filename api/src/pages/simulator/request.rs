@@ -151,10 +151,12 @@ async fn render(s: &AppState, lang: Lang, citizen: &Rnokpp, id: Uuid, status: St
     let main = html! {
         h1 { (t.request_title) }
         ol.progress aria-label=(t.status) {
+            // Sending stays the current step until the letter is delivered; then every step is done.
+            @let current = if share.status() == ShareStatus::Delivered { t.steps.len() } else { step.min(t.steps.len() - 1) };
             @for (i, name) in t.steps.iter().enumerate() {
-                @if i == step.min(t.steps.len() - 1) {
+                @if i == current {
                     li.current aria-current="step" { (name) }
-                } @else if i < step {
+                } @else if i < current {
                     li.done { (name) }
                 } @else {
                     li { (name) }
