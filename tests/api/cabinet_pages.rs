@@ -147,3 +147,46 @@ async fn a_branch_is_created_and_confirmed_only_by_its_own_partner() {
     assert!(guessed.contains("відділення не знайдено"), "{guessed}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_services_files_and_qr_are_its_own_partners_only() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let ours = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let other = app.onboard_partner("43395033", "ТОВ «Інший готель»").await;
+    let branch = app.confirmed_branch(&other, "desk@other.example").await;
+    let (foreign, _) = app.service_with_qr(&other, &branch, "для екскурсії", &["internal-passport"]).await;
+    let (session, csrf) = cabinet_session(&app, &browser).await;
+
+    let mine = browser.get(app.url(&format!("/cabinet/services/{}/poster.pdf", ours.service_id))).header("cookie", &session).send();
+    let mine = mine.await.unwrap();
+    assert_eq!((mine.status(), mine.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "application/pdf"));
+    let theirs = browser.get(app.url(&format!("/cabinet/services/{foreign}/poster.pdf"))).header("cookie", &session).send();
+    let theirs = theirs.await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    assert!(theirs.text().await.unwrap().contains("послугу не знайдено"));
+    let revoke = browser
+        .post(app.url(&format!("/cabinet/services/{foreign}/qr-revocation")))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
+    let (_, qr) = app.get(&format!("/api/v1/partner/services/{foreign}/qr"), Some(&other.token)).await;
+    assert!(qr["link"].is_string(), "the other partner's QR still stands: {qr}");
+
+    // Its own QR is revoked from the page: the link stops working.
+    let revoke = browser
+        .post(app.url(&format!("/cabinet/services/{}/qr-revocation", ours.service_id)))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::SEE_OTHER);
+    let citizen = app.citizen_session(&diia_qr_tests::citizens::maryana().0).await;
+    let (status, _) = app.scan(&citizen, &ours.link).await;
+    assert_ne!(status, StatusCode::CREATED, "a revoked QR opens no request");
+    app.shutdown().await;
+}

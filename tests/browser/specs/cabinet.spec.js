@@ -76,6 +76,24 @@ test("a sole proprietor signs in with a КЕП and becomes a partner", async ({ 
   await expect(page.locator("li.card", { hasText: name })).toContainText("підтверджено");
   await screenshots(page, "cabinet-branches");
 
+  // A service: the all-or-nothing warning beside the documents, the legal basis acknowledged,
+  // then its QR issued, previewed and its poster downloaded.
+  await page.getByRole("link", { name: "Послуги" }).click();
+  await expect(page.locator("#all-or-nothing")).toContainText("не буде надіслано жодного");
+  await page.getByLabel("Назва послуги (мета обробки)").fill("для оформлення картки постійного гостя");
+  await page.getByLabel("Паспорт громадянина України (ID-картка)", { exact: true }).check();
+  await page.getByLabel(/Маю правові підстави/).check();
+  await page.getByLabel("Правова підстава").fill("договір про програму лояльності");
+  await page.getByRole("button", { name: "Створити послугу" }).click();
+  const service = page.locator("li.card", { hasText: "для оформлення картки постійного гостя" });
+  await service.getByRole("button", { name: "Видати QR-код" }).click();
+  await expect(page.locator("img.qr-preview")).toBeVisible();
+  // The preview loads from the cabinet's own address (the session's cookie), not just its tag.
+  await expect.poll(() => page.locator("img.qr-preview").evaluate((img) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  const [poster] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Плакат PDF" }).click()]);
+  expect(require("fs").readFileSync(await poster.path()).subarray(0, 5).toString("latin1")).toBe("%PDF-");
+  await screenshots(page, "cabinet-services");
+
   await page.getByRole("button", { name: "Вийти" }).click();
   await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
   await page.goto("/cabinet");

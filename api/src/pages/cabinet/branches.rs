@@ -126,7 +126,10 @@ pub async fn create(State(s): State<AppState>, lang: Lang, headers: HeaderMap, b
         house: f.get("house").to_string(),
     };
     match s.engine.create_branch(&signed.who, f.get("name"), address, f.get("email")).await {
-        Ok(_) => Redirect::to(PATH).into_response(),
+        Ok(_) => {
+            s.engine.settle_cabinet_views().await;
+            Redirect::to(PATH).into_response()
+        }
         Err(e) => {
             let (status, text) = refusal(e);
             show(&s, lang, &signed, status, Some(("new", text)), Some(&f)).await
@@ -150,7 +153,10 @@ pub async fn confirm(State(s): State<AppState>, lang: Lang, headers: HeaderMap, 
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(()) => Redirect::to(PATH).into_response(),
+        Ok(()) => {
+            s.engine.settle_cabinet_views().await;
+            Redirect::to(PATH).into_response()
+        }
         Err(e) => {
             let (status, text) = refusal(e);
             show(&s, lang, &signed, status, Some((&id, text)), None).await

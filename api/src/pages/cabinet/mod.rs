@@ -7,6 +7,7 @@
 
 mod branches;
 mod onboarding;
+mod services;
 mod sign_in;
 mod texts;
 
@@ -42,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cabinet/application", post(onboarding::sign_application))
         .route("/cabinet/branches", get(branches::list).post(branches::create))
         .route("/cabinet/branches/{id}/confirmation", post(branches::confirm))
+        .route("/cabinet/services", get(services::list).post(services::create))
+        .route("/cabinet/services/{id}/{action}", post(services::act).get(services::file))
         .route("/assets/kep.js", get(kep_script))
         .route("/assets/pkijs.js", get(pkijs_script))
 }
@@ -82,7 +85,7 @@ fn to_sign_in() -> Response {
     Redirect::to("/cabinet/sign-in").into_response()
 }
 
-/// A form's fields, as the browser sent them.
+/// A form's fields, as the browser sent them (a name may repeat: checkboxes).
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
@@ -92,6 +95,9 @@ impl Fields {
     }
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 }
 
@@ -138,6 +144,7 @@ fn cabinet_page(status: StatusCode, lang: Lang, title: &str, path: &str, signed:
                 ul {
                     li { a href="/cabinet" aria-current=[(path == "/cabinet").then_some("page")] { (t.nav_overview) } }
                     li { a href="/cabinet/branches" aria-current=[(path == "/cabinet/branches").then_some("page")] { (t.nav_branches) } }
+                    li { a href="/cabinet/services" aria-current=[(path == "/cabinet/services").then_some("page")] { (t.nav_services) } }
                 }
             }
         }
