@@ -125,15 +125,9 @@ pub async fn create(State(s): State<AppState>, lang: Lang, headers: HeaderMap, b
         street: f.get("street").to_string(),
         house: f.get("house").to_string(),
     };
-    match s.engine.create_branch(&signed.who, f.get("name"), address, f.get("email")).await {
-        Ok(_) => {
-            s.engine.settle_cabinet_views().await;
-            Redirect::to(PATH).into_response()
-        }
-        Err(e) => {
-            let (status, text) = refusal(e);
-            show(&s, lang, &signed, status, Some(("new", text)), Some(&f)).await
-        }
+    match super::settled(&s, s.engine.create_branch(&signed.who, f.get("name"), address, f.get("email")).await.map(|_| ())).await {
+        Ok(()) => Redirect::to(PATH).into_response(),
+        Err((status, text)) => show(&s, lang, &signed, status, Some(("new", text)), Some(&f)).await,
     }
 }
 
@@ -152,14 +146,8 @@ pub async fn confirm(State(s): State<AppState>, lang: Lang, headers: HeaderMap, 
         Ok(branch_id) => s.engine.confirm_branch_email(branch_id, f.get("code").trim()).await,
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(()) => {
-            s.engine.settle_cabinet_views().await;
-            Redirect::to(PATH).into_response()
-        }
-        Err(e) => {
-            let (status, text) = refusal(e);
-            show(&s, lang, &signed, status, Some((&id, text)), None).await
-        }
+    match super::settled(&s, outcome).await {
+        Ok(()) => Redirect::to(PATH).into_response(),
+        Err((status, text)) => show(&s, lang, &signed, status, Some((&id, text)), None).await,
     }
 }

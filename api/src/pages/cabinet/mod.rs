@@ -119,6 +119,18 @@ fn refusal(e: crate::app::EngineError) -> (StatusCode, String) {
     (e.status, e.detail)
 }
 
+/// After a page's command: done (the cabinet views then settled, so the page that follows shows
+/// the change), or the refusal to say.
+async fn settled(s: &AppState, outcome: Result<(), crate::app::EngineError>) -> Result<(), (StatusCode, String)> {
+    match outcome {
+        Ok(()) => {
+            s.engine.settle_cabinet_views().await;
+            Ok(())
+        }
+        Err(e) => Err(refusal(e)),
+    }
+}
+
 fn problem(lang: Lang, text: &str) -> Markup {
     html! { div.problem role="alert" { strong { (texts(lang).refused) ": " } (text) } }
 }

@@ -144,15 +144,9 @@ pub async fn create(State(s): State<AppState>, lang: Lang, headers: HeaderMap, b
         Ok(service) => s.engine.create_service(&signed.who, service).await.map(|_| ()),
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(()) => {
-            s.engine.settle_cabinet_views().await;
-            Redirect::to(PATH).into_response()
-        }
-        Err(e) => {
-            let (status, text) = refusal(e);
-            show(&s, lang, &signed, status, Some(text), Some(&f)).await
-        }
+    match super::settled(&s, outcome).await {
+        Ok(()) => Redirect::to(PATH).into_response(),
+        Err((status, text)) => show(&s, lang, &signed, status, Some(text), Some(&f)).await,
     }
 }
 
@@ -174,15 +168,9 @@ pub async fn act(
         (Ok(service_id), "qr-revocation") => s.engine.revoke_qr(&signed.who, service_id).await,
         _ => Err(not_found()),
     };
-    match outcome {
-        Ok(()) => {
-            s.engine.settle_cabinet_views().await;
-            Redirect::to(PATH).into_response()
-        }
-        Err(e) => {
-            let (status, text) = refusal(e);
-            show(&s, lang, &signed, status, Some(text), None).await
-        }
+    match super::settled(&s, outcome).await {
+        Ok(()) => Redirect::to(PATH).into_response(),
+        Err((status, text)) => show(&s, lang, &signed, status, Some(text), None).await,
     }
 }
 
