@@ -13,6 +13,7 @@ use super::sign_in::signing_form;
 use super::texts::{texts, Texts};
 use super::{cabinet_page, checked_form, csrf_field, problem, refusal, signed_in, to_sign_in, Signed};
 use crate::app::offer::{offer_sha256, OFFER_TEXT, OFFER_VERSION};
+use crate::app::EngineError;
 use crate::http::AppState;
 use crate::pages::lang::Lang;
 
@@ -129,61 +130,56 @@ fn step_form(t: &Texts, signed: &Signed, step: usize) -> Markup {
     }
 }
 
-/// Runs one onboarding action from a checked form, then shows the cabinet: after success via a
-/// redirect (a reload repeats nothing), after a refusal with its reason and the same form.
-async fn act<F, Fut>(s: AppState, lang: Lang, headers: HeaderMap, body: Bytes, action: F) -> Response
-where
-    F: FnOnce(AppState, Signed, super::Fields) -> Fut,
-    Fut: std::future::Future<Output = (AppState, Signed, Result<(), crate::app::EngineError>)>,
-{
-    let (signed, fields) = match checked_form(&s, lang, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(answer) => return answer,
-    };
-    let (s, signed, outcome) = action(s, signed, fields).await;
+/// After an onboarding action: the cabinet via a redirect when it was done (a reload repeats
+/// nothing), else the same step with the refusal said above its form.
+async fn after(s: &AppState, lang: Lang, signed: &Signed, outcome: Result<(), EngineError>) -> Response {
     match outcome {
         Ok(()) => Redirect::to("/cabinet").into_response(),
         Err(e) => {
             let (status, text) = refusal(e);
-            show(&s, lang, &signed, status, Some(&text)).await
+            show(s, lang, signed, status, Some(&text)).await
         }
     }
 }
 
 pub async fn register(State(s): State<AppState>, lang: Lang, headers: HeaderMap, body: Bytes) -> Response {
-    act(s, lang, headers, body, |s, signed, _| async move {
-        let outcome = s.engine.register_partner(&signed.who).await.map(|_| ());
-        (s, signed, outcome)
-    })
-    .await
+    let (signed, _) = match checked_form(&s, lang, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(answer) => return answer,
+    };
+    let outcome = s.engine.register_partner(&signed.who).await.map(|_| ());
+    after(&s, lang, &signed, outcome).await
 }
 
 pub async fn profile(State(s): State<AppState>, lang: Lang, headers: HeaderMap, body: Bytes) -> Response {
-    act(s, lang, headers, body, |s, signed, f| async move {
-        let outcome = s.engine.fill_profile(&signed.who, f.get("email"), f.get("phone"), f.get("passport")).await;
-        (s, signed, outcome)
-    })
-    .await
+    let (signed, f) = match checked_form(&s, lang, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(answer) => return answer,
+    };
+    let outcome = s.engine.fill_profile(&signed.who, f.get("email"), f.get("phone"), f.get("passport")).await;
+    after(&s, lang, &signed, outcome).await
 }
 
 pub async fn accept_offer(State(s): State<AppState>, lang: Lang, headers: HeaderMap, body: Bytes) -> Response {
-    act(s, lang, headers, body, |s, signed, f| async move {
-        let outcome = if f.get("agree") != "yes" {
-            Err(crate::app::EngineError::invalid("offer-not-agreed", "позначте, що ви прочитали оферту і приймаєте її умови"))
-        } else {
-            s.engine.accept_offer(&signed.who, f.get("version"), f.get("sha256")).await
-        };
-        (s, signed, outcome)
-    })
-    .await
+    let (signed, f) = match checked_form(&s, lang, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(answer) => return answer,
+    };
+    let outcome = if f.get("agree") == "yes" {
+        s.engine.accept_offer(&signed.who, f.get("version"), f.get("sha256")).await
+    } else {
+        Err(EngineError::invalid("offer-not-agreed", "позначте, що ви прочитали оферту і приймаєте її умови"))
+    };
+    after(&s, lang, &signed, outcome).await
 }
 
 pub async fn sign_application(State(s): State<AppState>, lang: Lang, headers: HeaderMap, body: Bytes) -> Response {
-    act(s, lang, headers, body, |s, signed, f| async move {
-        let outcome = s.engine.sign_accession_application(&signed.who, f.get("signature")).await;
-        (s, signed, outcome)
-    })
-    .await
+    let (signed, f) = match checked_form(&s, lang, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(answer) => return answer,
+    };
+    let outcome = s.engine.sign_accession_application(&signed.who, f.get("signature")).await;
+    after(&s, lang, &signed, outcome).await
 }
 
 /// The exact bytes the head signs.

@@ -16,7 +16,7 @@ use crate::pages::lang::Lang;
 
 /// The КЕП fields and messages of a signing form; `kep.js` does the rest. The file inputs have
 /// no name: the browser never sends them.
-pub fn kep_fields(t: &Texts, button: &str) -> Markup {
+fn kep_fields(t: &Texts, button: &str) -> Markup {
     html! {
         input type="hidden" name="signature" value="";
         label for="kep-key" { (t.kep_key) }
@@ -34,32 +34,16 @@ pub fn kep_fields(t: &Texts, button: &str) -> Markup {
     }
 }
 
-/// The messages `kep.js` shows, as the form's data attributes.
-fn kep_messages(t: &Texts) -> [(&'static str, &'static str); 10] {
-    [
-        ("working", t.msg_working),
-        ("signed", t.msg_signed),
-        ("no-key", t.msg_no_key),
-        ("no-certificate", t.msg_no_certificate),
-        ("encrypted-pem", t.msg_encrypted_pem),
-        ("wrong-password", t.msg_wrong_password),
-        ("unsupported", t.msg_unsupported),
-        ("mismatch", t.msg_mismatch),
-        ("signing", t.msg_signing),
-        ("document", t.msg_document),
-    ]
-}
-
 /// A form that signs in the browser: `target` is what it signs (`data-text` or `data-document`).
 pub fn signing_form(t: &Texts, action: &str, target: (&str, &str), hidden: Markup, button: &str) -> Markup {
-    // maud has no spread of attributes: the messages go on as one data attribute each.
-    let m = kep_messages(t);
+    // The messages kep.js shows, in the page's language.
     html! {
         form method="post" action=(action) data-kep-sign
             data-text=[(target.0 == "text").then_some(target.1)] data-document=[(target.0 == "document").then_some(target.1)]
-            data-msg-working=(m[0].1) data-msg-signed=(m[1].1) data-msg-no-key=(m[2].1) data-msg-no-certificate=(m[3].1)
-            data-msg-encrypted-pem=(m[4].1) data-msg-wrong-password=(m[5].1) data-msg-unsupported=(m[6].1)
-            data-msg-mismatch=(m[7].1) data-msg-signing=(m[8].1) data-msg-document=(m[9].1) {
+            data-msg-working=(t.msg_working) data-msg-signed=(t.msg_signed) data-msg-no-key=(t.msg_no_key)
+            data-msg-no-certificate=(t.msg_no_certificate) data-msg-encrypted-pem=(t.msg_encrypted_pem)
+            data-msg-wrong-password=(t.msg_wrong_password) data-msg-unsupported=(t.msg_unsupported)
+            data-msg-mismatch=(t.msg_mismatch) data-msg-signing=(t.msg_signing) data-msg-document=(t.msg_document) {
             (hidden)
             (kep_fields(t, button))
         }
