@@ -201,7 +201,7 @@ fn format_of(format: Option<&str>) -> Result<ExportFormat, ApiError> {
 /// Runs the export beside the response and streams its lines as they come. A refusal before
 /// the first line (a bad range, an empty trail) is a problem response; a failure later ends the
 /// stream early, which the export's sealed manifest then shows.
-async fn stream_export(
+pub(crate) async fn stream_export(
     engine: Arc<Engine>,
     requester: ExportRequester,
     request: ExportRequest,

@@ -4,7 +4,7 @@
 //! (and the development sign-ins), `public` (no sign-in), `verify` (copies), `cabinet` (the
 //! partner's overview and details), `openapi` (this API's own description and its docs page).
 
-mod audit;
+pub(crate) mod audit;
 mod cabinet;
 mod citizen;
 pub mod edge;
@@ -15,7 +15,7 @@ mod operator;
 mod partner;
 pub mod problem;
 mod public;
-mod search;
+pub(crate) mod search;
 mod sign_in;
 mod verify;
 

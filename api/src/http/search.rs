@@ -122,7 +122,7 @@ fn invalid(code: &'static str, detail: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
 }
 
-fn search_query(pairs: Vec<(String, String)>) -> Result<SearchQuery, ApiError> {
+pub(crate) fn search_query(pairs: Vec<(String, String)>) -> Result<SearchQuery, ApiError> {
     let mut query = SearchQuery::default();
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in pairs {

@@ -229,7 +229,7 @@ fn end_of(bound: TimeBound) -> Result<DateTime<Utc>, RangeProblem> {
 }
 
 /// Midnight exists on every Kyiv day (clocks change at 03:00 and 04:00), so `earliest` finds it.
-fn kyiv_midnight(day: NaiveDate) -> Result<DateTime<Utc>, RangeProblem> {
+pub fn kyiv_midnight(day: NaiveDate) -> Result<DateTime<Utc>, RangeProblem> {
     let midnight = day.and_hms_opt(0, 0, 0).ok_or(RangeProblem::OutOfCalendar)?;
     Kyiv.from_local_datetime(&midnight).earliest().map(|t| t.with_timezone(&Utc)).ok_or(RangeProblem::OutOfCalendar)
 }

@@ -5,8 +5,11 @@
 //! form carries the session's anti-forgery token and is taken only from this origin. Each
 //! action is one engine call, as the JSON API's is.
 
+mod audit_export;
 mod branches;
+mod documents;
 mod onboarding;
+mod overview;
 mod services;
 mod sign_in;
 mod texts;
@@ -45,6 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/cabinet/branches/{id}/confirmation", post(branches::confirm))
         .route("/cabinet/services", get(services::list).post(services::create))
         .route("/cabinet/services/{id}/{action}", post(services::act).get(services::file))
+        .route("/cabinet/documents", get(documents::search))
+        .route("/cabinet/documents/{id}", get(documents::share))
+        .route("/cabinet/documents/{id}/{file}", get(documents::copy))
+        .route(audit_export::PATH, get(audit_export::export))
         .route("/assets/kep.js", get(kep_script))
         .route("/assets/pkijs.js", get(pkijs_script))
 }
@@ -157,6 +164,7 @@ fn cabinet_page(status: StatusCode, lang: Lang, title: &str, path: &str, signed:
                     li { a href="/cabinet" aria-current=[(path == "/cabinet").then_some("page")] { (t.nav_overview) } }
                     li { a href="/cabinet/branches" aria-current=[(path == "/cabinet/branches").then_some("page")] { (t.nav_branches) } }
                     li { a href="/cabinet/services" aria-current=[(path == "/cabinet/services").then_some("page")] { (t.nav_services) } }
+                    li { a href="/cabinet/documents" aria-current=[(path == "/cabinet/documents").then_some("page")] { (t.nav_documents) } }
                 }
             }
         }

@@ -41,6 +41,9 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, pro
         Err(e) => return super::super::error_page(lang, "/cabinet", refusal(e)),
     };
     let step = step_of(&partner);
+    // Once a partner, the page opens on the last 30 days; a view that cannot answer leaves the
+    // chart out rather than the page.
+    let overview = if step == 4 { s.engine.overview(&signed.who, None, None).await.ok() } else { None };
     let main = html! {
         @if step < 4 {
             h1 { (t.onboarding_title) }
@@ -61,6 +64,7 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, pro
         }
         @if let Some(text) = problem_text { (problem(lang, text)) }
         (step_form(t, signed, step))
+        @if let Some(overview) = &overview { (super::overview::section(t, overview)) }
         @if partner.status() == PartnerStatus::Suspended { div.problem role="status" { (t.suspended) } }
     };
     let title = if step < 4 { t.onboarding_title } else { t.nav_overview };
