@@ -51,6 +51,12 @@ async fn the_pages_work_in_chromium() {
             .arg(&p12),
     );
 
+    // A second branch of the hotel, its name awaiting moderation: the operator removes it.
+    let moderated = "Готель «Палаццо» — корпус «Ґірлянда»";
+    let (status, body) = app.create_branch(&qr.partner, moderated, "girlianda@palazzo.example").await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    let (operator_cert, operator_key) = diia_qr_projections::pki::DevPki::operator_files(&app.data_dir.join("pki"));
+
     let (rnokpp, signature_code) = citizens::yevhen();
     let fixtures = json!({
         "base": app.base,
@@ -69,6 +75,9 @@ async fn the_pages_work_in_chromium() {
             "p12_password": p12_password,
             "surname": "Олійник-Д'Арко",
         },
+        "hotel_kep": { "key": partners.join("hotel-palazzo.key.pem"), "cert": partners.join("hotel-palazzo.pem") },
+        "operator_kep": { "key": operator_key, "cert": operator_cert },
+        "moderated_branch": moderated,
         "citizen": { "rnokpp": rnokpp, "signature_code": signature_code, "second_certificate": "Ілля Ґонта, 2019" },
     });
     let fixtures_file = artifacts.join("fixtures.json");

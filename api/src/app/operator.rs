@@ -4,6 +4,7 @@
 use diia_qr_domain::partner::PartnerCommand;
 use diia_qr_domain::share_request::{ErasureReason, ShareRequestCommand};
 use diia_qr_projections::log::{projection_status, ProjectionStatus};
+use diia_qr_projections::views::overview::{recent_delivery_failures, FailureOnRecord};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -111,6 +112,11 @@ impl Engine {
     pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, EngineError> {
         let names = diia_qr_projections::projection_names();
         Ok(projection_status(&self.pool, &names).await?)
+    }
+
+    /// The newest delivery failures of every partner: for operators.
+    pub async fn delivery_failures_on_record(&self) -> Result<Vec<FailureOnRecord>, EngineError> {
+        Ok(recent_delivery_failures(&self.pool).await?)
     }
 
     /// What a load balancer or a monitor may know without signing in: whether the database

@@ -358,6 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Whoever started us may read only the first line: the rest must not fail on a closed pipe.
             let mut out = std::io::stdout();
             let _ = writeln!(out, "  Кабінет партнера:          {base}/cabinet");
+            let _ = writeln!(out, "  Робоче місце оператора:    {base}/desk");
             if simulator {
                 let _ = writeln!(out, "  Симулятор застосунку Дія:  {base}/simulator");
             }

@@ -2,6 +2,7 @@
 //! `Sec-Fetch-Site`, or else `Origin` against `Host`), and sessions travel in HTTP-only,
 //! same-site cookies that scripts cannot read and other sites cannot send.
 
+use axum::body::Bytes;
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -66,6 +67,22 @@ pub fn set_cookie(response: &mut Response, base_url: &str, name: &str, value: &s
     let secure = if secure { "; Secure" } else { "" };
     if let Ok(v) = HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict{secure}")) {
         response.headers_mut().append(SET_COOKIE, v);
+    }
+}
+
+/// A form's fields, as the browser sent them (a name may repeat: checkboxes).
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses a urlencoded body; a body that is not one reads as no fields.
+    pub fn parse(body: &Bytes) -> Self {
+        Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 }
 

@@ -17,6 +17,7 @@ struct HomeTexts {
     join: [&'static str; 6],
     names_note: &'static str,
     enter: &'static str,
+    operators: &'static str,
 }
 
 const UK: HomeTexts = HomeTexts {
@@ -42,6 +43,7 @@ const UK: HomeTexts = HomeTexts {
     ],
     names_note: "Назви «Дія», «Дія готель», «Впровадження Дії», «Ідентифікація» не є назвами відділень чи послуг: їх не приймають.",
     enter: "Увійти до кабінету з КЕП",
+    operators: "Для операторів Дія.QR: робоче місце (модерація, партнери, стан системи)",
 };
 
 const EN: HomeTexts = HomeTexts {
@@ -67,6 +69,7 @@ const EN: HomeTexts = HomeTexts {
     ],
     names_note: "\u{201c}Diia\u{201d}, \u{201c}Diia hotel\u{201d}, \u{201c}Introducing Diia\u{201d} and \u{201c}Identification\u{201d} are not branch or service names: they are refused.",
     enter: "Sign in to the cabinet with a KEP",
+    operators: "For Diia.QR operators: the desk (moderation, partners, system status)",
 };
 
 pub async fn home(lang: Lang) -> Response {
@@ -87,6 +90,7 @@ pub async fn home(lang: Lang) -> Response {
             ol.steps { @for step in t.join { li { (step) } } }
             p.note { (t.names_note) }
         }
+        p { a href="/desk" { (t.operators) } }
     };
     respond(StatusCode::OK, page(lang, t.title, "/", main))
 }

@@ -4,6 +4,7 @@
 //! never shows it.
 
 mod cabinet;
+mod desk;
 mod forms;
 mod home;
 pub mod lang;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home::home))
         .merge(simulator::routes())
         .merge(cabinet::routes())
+        .merge(desk::routes())
         .route("/assets/cabinet.css", get(stylesheet))
         .route("/assets/zxing-reader.js", get(zxing_reader))
         .route("/assets/zxing_reader.wasm", get(zxing_reader_wasm))

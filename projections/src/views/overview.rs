@@ -297,6 +297,30 @@ pub async fn delivery_failures(pool: &PgPool, partner_id: Uuid, range: &KyivRang
     Ok((rows, all))
 }
 
+/// A delivery failure on the operators' desk: whose it was, besides what failed.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FailureOnRecord {
+    pub share_request_id: Uuid,
+    pub partner_id: Uuid,
+    pub organisation_name: Option<String>,
+    pub failed_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// The newest delivery failures of every partner, at most [`MAX_FAILURES_LISTED`].
+pub async fn recent_delivery_failures(pool: &PgPool) -> Result<Vec<FailureOnRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.share_request_id, t.partner_id, s.organisation_name, t.at AS failed_at, s.failure_reason AS reason
+           FROM share_timeline_view t
+           LEFT JOIN share_requests_view s ON s.share_request_id = t.share_request_id AND s.partner_id = t.partner_id
+          WHERE t.status = 'delivery_failed'
+          ORDER BY t.at DESC, t.share_request_id LIMIT $1",
+    )
+    .bind(MAX_FAILURES_LISTED)
+    .fetch_all(pool)
+    .await
+}
+
 /// A service's share requests by status, all time.
 pub async fn shares_by_status(pool: &PgPool, partner_id: Uuid, service_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as(

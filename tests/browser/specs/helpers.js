@@ -63,4 +63,12 @@ async function mailboxCode(to) {
   throw new Error(`no confirmation letter to ${to}`);
 }
 
-module.exports = { fixtures, expectAccessible, screenshots, mailboxCode };
+/** Signs in at `door` (`/cabinet/sign-in` or `/desk/sign-in`) with a PEM key and certificate, in the browser. */
+async function signInWithKep(page, door, kep) {
+  await page.goto(door);
+  await page.getByLabel("Файл ключа").setInputFiles(kep.key);
+  await page.getByLabel("Сертифікат (якщо його немає у файлі ключа)").setInputFiles(kep.cert);
+  await page.getByRole("button", { name: "Підписати й увійти" }).click();
+}
+
+module.exports = { fixtures, expectAccessible, screenshots, mailboxCode, signInWithKep };

@@ -141,12 +141,18 @@ fn results_table(lang: Lang, t: &Texts, page: &SearchPage, pairs: &[(String, Str
                 }
             }
             @if let Some(cursor) = &page.next_cursor {
-                @let mut next: Vec<(String, String)> = pairs.iter().filter(|(k, _)| FILTERS.contains(&k.as_str())).cloned().collect();
-                @let _ = next.push(("cursor".to_string(), cursor.clone()));
-                p { a rel="next" href={ (PATH) "?" (serde_urlencoded::to_string(&next).unwrap_or_default()) } { (t.results_next) } }
+                p { a rel="next" href={ (PATH) "?" (next_page_query(pairs, cursor)) } { (t.results_next) } }
             }
         }
     }
+}
+
+/// The next page's query: the same filters, and the cursor the page gave.
+fn next_page_query(pairs: &[(String, String)], cursor: &str) -> String {
+    let mut next: Vec<(&str, &str)> =
+        pairs.iter().filter(|(k, _)| FILTERS.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    next.push(("cursor", cursor));
+    serde_urlencoded::to_string(&next).unwrap_or_default()
 }
 
 fn title_of(lang: Lang, d: DocumentType) -> &'static str {

@@ -14,6 +14,10 @@ mod services;
 mod sign_in;
 mod texts;
 
+// The operators' desk signs in with the same КЕП form and its words.
+pub(super) use sign_in::signing_form;
+pub(super) use texts::texts;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 
+pub use super::forms::Fields;
 use super::forms::{cookie, csrf_token, genuine_form};
 use super::lang::Lang;
 use super::layout::{page, respond};
@@ -28,7 +33,6 @@ use crate::app::sessions::Claims;
 use crate::app::PartnerIdentity;
 use crate::http::problem::ApiError;
 use crate::http::AppState;
-use texts::texts;
 
 /// The cookie that holds the partner's session.
 const SESSION_COOKIE: &str = "diia_qr_cabinet";
@@ -90,22 +94,6 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Signed> {
 /// The way to a page for someone not signed in: the sign-in page.
 fn to_sign_in() -> Response {
     Redirect::to("/cabinet/sign-in").into_response()
-}
-
-/// A form's fields, as the browser sent them (a name may repeat: checkboxes).
-pub struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    /// Parses a urlencoded body; a body that is not one reads as no fields.
-    pub fn parse(body: &Bytes) -> Self {
-        Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
-    }
-    pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-    }
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
-    }
 }
 
 /// A signed-in form, checked: its session, then that it is this session's form from this
