@@ -190,3 +190,114 @@ async fn a_services_files_and_qr_are_its_own_partners_only() {
     assert_ne!(status, StatusCode::CREATED, "a revoked QR opens no request");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn received_documents_are_found_opened_and_downloaded_in_the_cabinet() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let ours = app.live_qr("для поселення у готель", &["internal-passport"]).await;
+    let (token, share) = app.consented_share(&ours.link, &diia_qr_tests::citizens::maryana()).await;
+    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{share}/send"), Some(&token), serde_json::json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (session, _) = cabinet_session(&app, &browser).await;
+    let get = |path: String| browser.get(app.url(&path)).header("cookie", &session).send();
+
+    // The name as typed, apostrophe and Ї included, finds the copy once the index has it.
+    let found = diia_qr_tests::eventually(std::time::Duration::from_secs(30), "the copy in the cabinet's search", || async {
+        let page =
+            get("/cabinet/documents?q=%D0%9C%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0+%D0%87%D0%B6%D0%B0%D0%BA%D0%B5%D0%B2%D0%B8%D1%87".into());
+        let page = page.await.unwrap().text().await.unwrap();
+        page.contains(&format!("/cabinet/documents/{share}")).then_some(page)
+    })
+    .await;
+    assert!(found.contains("Їжакевич Мар&#39;яна Ігорівна") || found.contains("Їжакевич Мар'яна Ігорівна"), "{found}");
+    assert!(found.contains(r#"value="Мар'яна Їжакевич""#), "the typed filter stays in the form: {found}");
+
+    // A filter that does not parse is said on the page, as HTML, never as JSON.
+    let refused = get("/cabinet/documents?rnokpp=12".into()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(refused.text().await.unwrap().contains(r#"role="alert""#));
+
+    let details = get(format!("/cabinet/documents/{share}")).await.unwrap().text().await.unwrap();
+    let pdf_link =
+        details.split(&format!(r#"href="/cabinet/documents/{share}/"#)).nth(1).expect("a copy's link").split('"').next().unwrap();
+    let pdf = get(format!("/cabinet/documents/{share}/{pdf_link}")).await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    let disposition = pdf.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(disposition.starts_with(r#"attachment; filename="internal-passport-"#) && disposition.ends_with(r#".pdf""#), "{disposition}");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    // Nobody's share, or a copy that is not the share's, is not found, in words.
+    let missing = get(format!("/cabinet/documents/{}", uuid::Uuid::new_v4())).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let missing = get(format!("/cabinet/documents/{share}/{}.pdf", uuid::Uuid::new_v4())).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("такої копії"));
+
+    // The partner's audit export from the page: its own entries, the search and download among them.
+    let csv = get("/cabinet/audit-export?format=csv&from=&to=".into()).await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains("access.search") && csv.contains("access.download"), "{csv}");
+    let bad_day = get("/cabinet/audit-export?from=01.12.2026".into()).await.unwrap();
+    assert_eq!(bad_day.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_operators_desk_opens_to_operators_only_and_its_forms_need_the_sessions_token() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (_, branch) = app.create_branch(&partner, "Готель «Палаццо» — корпус «Ґірлянда»", "girlianda@palazzo.example").await;
+    let branch = branch["branch_id"].as_str().unwrap().to_string();
+
+    let anonymous = browser.get(app.url("/desk")).send().await.unwrap();
+    assert_eq!(anonymous.headers()["location"], "/desk/sign-in");
+    // A partner's session is no operator's, whatever cookie it travels in.
+    let (partner_cookie, _) = cabinet_session(&app, &browser).await;
+    let as_desk = partner_cookie.replace("diia_qr_cabinet=", "diia_qr_desk=");
+    let refused = browser.get(app.url("/desk")).header("cookie", &as_desk).send().await.unwrap();
+    assert_eq!(refused.headers()["location"], "/desk/sign-in");
+
+    let session = format!("diia_qr_desk={}", app.operator_session().await);
+    // The queue is a view, built as the events come.
+    let queue = diia_qr_tests::eventually(std::time::Duration::from_secs(10), "the name in the queue", || async {
+        let queue = browser.get(app.url("/desk")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        queue.contains("корпус «Ґірлянда»").then_some(queue)
+    })
+    .await;
+    let csrf = field(&queue, "csrf");
+    let revision = field(&queue, "revision");
+    let removal = format!("/desk/moderation/branch/{branch}/removal");
+
+    let forged =
+        browser.post(app.url(&removal)).header("cookie", &session).form(&[("csrf", "guess"), ("revision", &revision), ("reason", "x")]);
+    assert_eq!(forged.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let reason = "Назва має містити повну назву організації.";
+    let removed = browser.post(app.url(&removal)).header("cookie", &session).form(&[
+        ("csrf", csrf.as_str()),
+        ("revision", &revision),
+        ("reason", reason),
+    ]);
+    assert_eq!(removed.send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let (_, moderation) = app.get("/api/v1/operator/moderation?state=removed", Some(&app.operator_session().await)).await;
+    assert_eq!(moderation["items"][0]["reason"], reason, "{moderation}");
+
+    // The same decision again names a revision no longer pending: refused, in words.
+    let again = browser.post(app.url(&removal)).header("cookie", &session).form(&[
+        ("csrf", csrf.as_str()),
+        ("revision", &revision),
+        ("reason", reason),
+    ]);
+    let again = again.send().await.unwrap();
+    assert!(again.status().is_client_error(), "{}", again.status());
+    assert!(again.text().await.unwrap().contains(r#"role="alert""#));
+
+    for page in ["/desk/partners", "/desk/status"] {
+        let answer = browser.get(app.url(page)).header("cookie", &session).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{page}");
+    }
+    app.shutdown().await;
+}
