@@ -92,6 +92,11 @@ test("a sole proprietor signs in with a КЕП and becomes a partner", async ({ 
   await expect.poll(() => page.locator("img.qr-preview").evaluate((img) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
   const [poster] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Плакат PDF" }).click()]);
   expect(require("fs").readFileSync(await poster.path()).subarray(0, 5).toString("latin1")).toBe("%PDF-");
+  // The PNG is drawn in the browser from the SVG, at print resolution.
+  const [png] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Плакат PNG" }).click()]);
+  const pngBytes = require("fs").readFileSync(await png.path());
+  expect(pngBytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+  expect(pngBytes.readUInt32BE(16)).toBe(2480);
   await screenshots(page, "cabinet-services");
 
   await page.getByRole("button", { name: "Вийти" }).click();

@@ -58,11 +58,17 @@ pub fn routes() -> Router<AppState> {
         .route(audit_export::PATH, get(audit_export::export))
         .route("/assets/kep.js", get(kep_script))
         .route("/assets/pkijs.js", get(pkijs_script))
+        .route("/assets/poster-png.js", get(poster_png_script))
 }
 
 /// Signs with the КЕП in the browser (see the file's header).
 async fn kep_script() -> Response {
     super::asset("text/javascript; charset=utf-8", include_str!("../../../assets/cabinet/kep.js"))
+}
+
+/// Makes the poster's PNG in the browser (see the file's header).
+async fn poster_png_script() -> Response {
+    super::asset("text/javascript; charset=utf-8", include_str!("../../../assets/cabinet/poster-png.js"))
 }
 
 /// PKI.js and asn1js, bundled by `scripts/vendor-browser-libs`.

@@ -61,6 +61,9 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
                             a href={ (PATH) "/" (id) "/poster.svg" } download { (t.poster) " SVG" } " · "
                             a href={ (PATH) "/" (id) "/qr.svg" } download { "QR SVG" } " · "
                             a href={ (PATH) "/" (id) "/qr.png" } download { "QR PNG" }
+                            // Made in the browser from the SVG (poster-png.js); shown only with script.
+                            span data-poster-png-separator hidden { " · " }
+                            a href={ (PATH) "/" (id) "/poster.svg" } data-poster-png={ (PATH) "/" (id) "/poster.svg" } download={ "poster-" (id) ".png" } hidden { (t.poster) " PNG" }
                         }
                     }
                     @if svc.active {
@@ -121,6 +124,7 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
             }
         }
     };
+    let main = html! { (main) script src="/assets/poster-png.js" {} };
     cabinet_page(status, lang, t.services_title, PATH, Some(signed), main)
 }
 
