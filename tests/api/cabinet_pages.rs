@@ -175,6 +175,24 @@ async fn a_services_files_and_qr_are_its_own_partners_only() {
     assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
     let (_, qr) = app.get(&format!("/api/v1/partner/services/{foreign}/qr"), Some(&other.token)).await;
     assert!(qr["link"].is_string(), "the other partner's QR still stands: {qr}");
+    for action in ["names", "deactivation"] {
+        let foreign_action = browser
+            .post(app.url(&format!("/cabinet/services/{foreign}/{action}")))
+            .header("cookie", &session)
+            .form(&[("csrf", csrf.as_str()), ("names", "для іншого")])
+            .send();
+        assert_eq!(foreign_action.await.unwrap().status(), StatusCode::NOT_FOUND, "{action}");
+    }
+
+    // Its own service renamed from the page: the new name serves in the partner's view.
+    let renamed = browser
+        .post(app.url(&format!("/cabinet/services/{}/names", ours.service_id)))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("names", "для поселення у готель «Ґрація»")])
+        .send();
+    assert_eq!(renamed.await.unwrap().status(), StatusCode::SEE_OTHER);
+    let page = browser.get(app.url("/cabinet/services")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("для поселення у готель «Ґрація»"), "{page}");
 
     // Its own QR is revoked from the page: the link stops working.
     let revoke = browser

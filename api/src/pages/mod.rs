@@ -9,6 +9,7 @@ mod forms;
 mod home;
 pub mod lang;
 mod layout;
+mod outcome;
 mod simulator;
 
 use axum::http::{header, StatusCode};

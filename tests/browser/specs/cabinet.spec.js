@@ -99,6 +99,14 @@ test("a sole proprietor signs in with a КЕП and becomes a partner", async ({ 
   expect(pngBytes.readUInt32BE(16)).toBe(2480);
   await screenshots(page, "cabinet-services");
 
+  // Renamed, the service keeps its QR and waits for an operator's check of the new name.
+  await service.getByText("Змінити або вимкнути").click();
+  await service.getByLabel("Назва послуги (мета обробки)").fill("для оформлення картки гостя «Ґречки»");
+  await service.getByRole("button", { name: "Перейменувати" }).click();
+  const renamed = page.locator("li.card", { has: page.getByRole("heading", { name: "для оформлення картки гостя «Ґречки»" }) });
+  await expect(renamed).toContainText("очікує перевірки");
+  await expect(renamed.locator("img.qr-preview")).toBeVisible();
+
   await page.getByRole("button", { name: "Вийти" }).click();
   await expect(page).toHaveURL(/\/cabinet\/sign-in(\?|$)/);
   await page.goto("/cabinet");

@@ -8,6 +8,7 @@ test("an operator removes a branch's name with a reason", async ({ page }) => {
   await signInWithKep(page, "/desk/sign-in", fixtures.hotel_kep);
   await expect(page).toHaveURL(/\/desk\/sign-in(\?|$)/);
   await expect(page.locator(".problem")).toContainText("не є оператором");
+  await expectAccessible(page, "the desk's sign-in");
   await screenshots(page, "desk-sign-in");
 
   await signInWithKep(page, "/desk/sign-in", fixtures.operator_kep);

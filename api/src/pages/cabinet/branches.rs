@@ -10,7 +10,7 @@ use maud::html;
 use uuid::Uuid;
 
 use super::texts::texts;
-use super::{cabinet_page, checked_form, csrf_field, problem, refusal, signed_in, to_sign_in, Fields, Signed};
+use super::{cabinet_page, checked_form, csrf_field, problem, refusal, settled, signed_in, to_sign_in, Fields, Signed};
 use crate::app::EngineError;
 use crate::http::AppState;
 use crate::pages::lang::Lang;
@@ -67,10 +67,10 @@ async fn show(
                                 @if let Some(reason) = &b.moderation.moderation_reason { ": " (reason) }
                             }
                         }
+                        @let id = b.branch_id.to_string();
+                        @if let Some(p) = refused_at(&id) { (p) }
                         @if !b.email_confirmed {
-                            @let id = b.branch_id.to_string();
                             @let code_id = format!("code-{id}");
-                            @if let Some(p) = refused_at(&id) { (p) }
                             form method="post" action={ (PATH) "/" (id) "/confirmation" } {
                                 (csrf_field(signed))
                                 label for=(code_id) { (t.mailbox_code) }
@@ -78,6 +78,23 @@ async fn show(
                                     aria-describedby={ "hint-" (id) };
                                 p.hint id={ "hint-" (id) } { (t.mailbox_code_hint) " " (b.email) }
                                 button type="submit" { (t.mailbox_confirm) }
+                            }
+                        }
+                        details {
+                            summary { (t.branch_change) }
+                            form method="post" action={ (PATH) "/" (id) "/name" } {
+                                (csrf_field(signed))
+                                label for={ "name-" (id) } { (t.branch_name) }
+                                input id={ "name-" (id) } name="name" type="text" required maxlength="200" value=(b.name) aria-describedby="name-rules";
+                                p.hint { (t.rename_hint) }
+                                button type="submit" { (t.rename) }
+                            }
+                            form method="post" action={ (PATH) "/" (id) "/mailbox" } {
+                                (csrf_field(signed))
+                                label for={ "email-" (id) } { (t.branch_email) }
+                                input id={ "email-" (id) } name="email" type="email" required autocomplete="email" value=(b.email);
+                                p.hint { (t.mailbox_change_hint) }
+                                button type="submit" { (t.mailbox_change) }
                             }
                         }
                     }
@@ -125,13 +142,21 @@ pub async fn create(State(s): State<AppState>, lang: Lang, headers: HeaderMap, b
         street: f.get("street").to_string(),
         house: f.get("house").to_string(),
     };
-    match super::settled(&s, s.engine.create_branch(&signed.who, f.get("name"), address, f.get("email")).await.map(|_| ())).await {
+    match settled(&s, s.engine.create_branch(&signed.who, f.get("name"), address, f.get("email")).await.map(|_| ())).await {
         Ok(()) => Redirect::to(PATH).into_response(),
         Err((status, text)) => show(&s, lang, &signed, status, Some(("new", text)), Some(&f)).await,
     }
 }
 
-pub async fn confirm(State(s): State<AppState>, lang: Lang, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+/// Confirms the mailbox with its code (`confirmation`), renames the branch (`name`) or gives it
+/// a new mailbox (`mailbox`): for the partner's own branches only.
+pub async fn act(
+    State(s): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let (signed, f) = match checked_form(&s, lang, &headers, &body).await {
         Ok(ok) => ok,
         Err(answer) => return answer,
@@ -142,11 +167,14 @@ pub async fn confirm(State(s): State<AppState>, lang: Lang, headers: HeaderMap, 
         (_, Err(e)) => Err(e),
         _ => Err(EngineError::not_found("branch-not-found", "відділення не знайдено")),
     };
-    let outcome = match own {
-        Ok(branch_id) => s.engine.confirm_branch_email(branch_id, f.get("code").trim()).await,
-        Err(e) => Err(e),
+    let outcome = match (own, action.as_str()) {
+        (Ok(branch_id), "confirmation") => s.engine.confirm_branch_email(branch_id, f.get("code").trim()).await,
+        (Ok(branch_id), "name") => s.engine.rename_branch(&signed.who, branch_id, f.get("name")).await,
+        (Ok(branch_id), "mailbox") => s.engine.change_branch_email(&signed.who, branch_id, f.get("email").trim()).await,
+        (Ok(_), _) => return crate::pages::not_found(lang, PATH),
+        (Err(e), _) => Err(e),
     };
-    match super::settled(&s, outcome).await {
+    match settled(&s, outcome).await {
         Ok(()) => Redirect::to(PATH).into_response(),
         Err((status, text)) => show(&s, lang, &signed, status, Some((&id, text)), None).await,
     }

@@ -29,9 +29,9 @@ pub use super::forms::Fields;
 use super::forms::{cookie, csrf_token, genuine_form};
 use super::lang::Lang;
 use super::layout::{page, respond};
+use super::outcome::{problem, refusal, settled};
 use crate::app::sessions::Claims;
 use crate::app::PartnerIdentity;
-use crate::http::problem::ApiError;
 use crate::http::AppState;
 
 /// The cookie that holds the partner's session.
@@ -49,7 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cabinet/application.pdf", get(onboarding::application_pdf))
         .route("/cabinet/application", post(onboarding::sign_application))
         .route("/cabinet/branches", get(branches::list).post(branches::create))
-        .route("/cabinet/branches/{id}/confirmation", post(branches::confirm))
+        .route("/cabinet/branches/{id}/{action}", post(branches::act))
         .route("/cabinet/services", get(services::list).post(services::create))
         .route("/cabinet/services/{id}/{action}", post(services::act).get(services::file))
         .route("/cabinet/documents", get(documents::search))
@@ -112,28 +112,6 @@ async fn checked_form(s: &AppState, lang: Lang, headers: &HeaderMap, body: &Byte
         return Err(cabinet_page(StatusCode::FORBIDDEN, lang, t.refused, "/cabinet", Some(&signed), problem(lang, t.foreign_form)));
     }
     Ok((signed, fields))
-}
-
-/// An engine refusal as the page says it: the status, and the rule's words.
-fn refusal(e: crate::app::EngineError) -> (StatusCode, String) {
-    let e = ApiError::from(e);
-    (e.status, e.detail)
-}
-
-/// After a page's command: done (the cabinet views then settled, so the page that follows shows
-/// the change), or the refusal to say.
-async fn settled(s: &AppState, outcome: Result<(), crate::app::EngineError>) -> Result<(), (StatusCode, String)> {
-    match outcome {
-        Ok(()) => {
-            s.engine.settle_cabinet_views().await;
-            Ok(())
-        }
-        Err(e) => Err(refusal(e)),
-    }
-}
-
-fn problem(lang: Lang, text: &str) -> Markup {
-    html! { div.problem role="alert" { strong { (texts(lang).refused) ": " } (text) } }
 }
 
 /// The hidden field every signed-in form carries.

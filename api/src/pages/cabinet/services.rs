@@ -38,6 +38,8 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
     let chosen = |code: &str| typed.is_some_and(|f| f.all("documents").contains(&code));
     let main = html! {
         h1 { (t.services_title) }
+        // A refusal of a card's action is said at the top; of the new service, beside its form.
+        @if typed.is_none() { @if let Some(text) = &refused { (problem(lang, text)) } }
         @if services.is_empty() { p { (t.services_none) } }
         ul.cards {
             @for svc in &services {
@@ -52,6 +54,12 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
                         dt { (t.service_retention) } dd { (svc.retention_days) }
                         dt { (t.service_qr) }
                         dd { @if svc.qr_active { (t.qr_active) " (" (t.qr_version) " " (svc.qr_version) ")" } @else { (t.qr_none) } }
+                        dt { (t.branch_moderation) }
+                        dd {
+                            (match svc.moderation.moderation.as_str() { "approved" => t.moderation_approved, "removed" => t.moderation_removed, _ => t.moderation_pending })
+                            @if let Some(reason) = &svc.moderation.moderation_reason { ": " (reason) }
+                        }
+                        @if !svc.active { dt { (t.service_state) } dd { strong { (t.service_deactivated) } } }
                     }
                     @if svc.qr_active {
                         img.qr-preview src={ (PATH) "/" (id) "/qr.svg" } alt=(t.qr_preview_alt) width="160" height="160";
@@ -79,13 +87,28 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
                                 }
                             }
                         }
+                        details {
+                            summary { (t.service_change) }
+                            form method="post" action={ (PATH) "/" (id) "/names" } {
+                                (csrf_field(signed))
+                                label for={ "names-" (id) } { (t.service_names) }
+                                input id={ "names-" (id) } name="names" type="text" required value=(names.join(", ")) aria-describedby={ "names-hint-" (id) };
+                                p.hint id={ "names-hint-" (id) } { (t.service_names_hint) " " (t.rename_hint) }
+                                button type="submit" { (t.rename) }
+                            }
+                            form method="post" action={ (PATH) "/" (id) "/deactivation" } {
+                                (csrf_field(signed))
+                                p.hint { (t.deactivate_hint) }
+                                button.secondary type="submit" { (t.deactivate) }
+                            }
+                        }
                     }
                 }
             }
         }
         section aria-labelledby="new-service" {
             h2 #new-service { (t.service_new) }
-            @if let Some(text) = &refused { (problem(lang, text)) }
+            @if typed.is_some() { @if let Some(text) = &refused { (problem(lang, text)) } }
             @if branches.iter().all(|b| !b.email_confirmed) {
                 p.note { (t.service_needs_branch) " " a href="/cabinet/branches" { (t.nav_branches) } }
             }
@@ -154,7 +177,8 @@ pub async fn create(State(s): State<AppState>, lang: Lang, headers: HeaderMap, b
     }
 }
 
-/// Issues, rotates (`qr`) or revokes (`qr-revocation`) a service's QR.
+/// Issues, rotates (`qr`) or revokes (`qr-revocation`) a service's QR, renames it (`names`) or
+/// deactivates it (`deactivation`, its QR with it).
 pub async fn act(
     State(s): State<AppState>,
     lang: Lang,
@@ -162,7 +186,7 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let (signed, _) = match checked_form(&s, lang, &headers, &body).await {
+    let (signed, f) = match checked_form(&s, lang, &headers, &body).await {
         Ok(ok) => ok,
         Err(answer) => return answer,
     };
@@ -170,6 +194,8 @@ pub async fn act(
     let outcome = match (id.parse::<Uuid>(), action.as_str()) {
         (Ok(service_id), "qr") => s.engine.issue_qr(&signed.who, service_id).await.map(|_| ()),
         (Ok(service_id), "qr-revocation") => s.engine.revoke_qr(&signed.who, service_id).await,
+        (Ok(service_id), "names") => s.engine.rename_service(&signed.who, service_id, f.get("names")).await,
+        (Ok(service_id), "deactivation") => s.engine.deactivate_service(&signed.who, service_id).await,
         _ => Err(not_found()),
     };
     match super::settled(&s, outcome).await {

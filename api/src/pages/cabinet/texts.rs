@@ -171,6 +171,16 @@ pub struct Texts {
     pub overview_day: &'static str,
     pub overview_failures: &'static str,
     pub overview_none: &'static str,
+    pub branch_change: &'static str,
+    pub rename: &'static str,
+    pub rename_hint: &'static str,
+    pub mailbox_change: &'static str,
+    pub mailbox_change_hint: &'static str,
+    pub service_state: &'static str,
+    pub service_deactivated: &'static str,
+    pub service_change: &'static str,
+    pub deactivate: &'static str,
+    pub deactivate_hint: &'static str,
 }
 
 const UK: Texts = Texts {
@@ -338,6 +348,16 @@ const UK: Texts = Texts {
     overview_day: "День",
     overview_failures: "Недоставлені листи",
     overview_none: "За ці 30 днів запитів не було.",
+    branch_change: "Змінити назву або пошту",
+    rename: "Перейменувати",
+    rename_hint: "Нова назва діє одразу і чекає на перевірку оператором.",
+    mailbox_change: "Змінити пошту",
+    mailbox_change_hint: "На нову адресу надійде код підтвердження; доки його не введено, копії не надсилаються нікуди.",
+    service_state: "Стан послуги",
+    service_deactivated: "вимкнена: її QR-код більше не діє",
+    service_change: "Змінити або вимкнути",
+    deactivate: "Вимкнути послугу",
+    deactivate_hint: "Вимкнену послугу не можна ввімкнути знову, а її QR-код перестає діяти одразу. Отримані документи лишаються.",
 };
 
 const EN: Texts = Texts {
@@ -505,6 +525,16 @@ const EN: Texts = Texts {
     overview_day: "Day",
     overview_failures: "Undelivered letters",
     overview_none: "No requests in these 30 days.",
+    branch_change: "Change the name or the mailbox",
+    rename: "Rename",
+    rename_hint: "The new name serves at once and waits for an operator's check.",
+    mailbox_change: "Change the mailbox",
+    mailbox_change_hint: "A confirmation code is mailed to the new address; until it is entered, no copies are sent anywhere.",
+    service_state: "Service state",
+    service_deactivated: "deactivated: its QR code no longer works",
+    service_change: "Change or deactivate",
+    deactivate: "Deactivate the service",
+    deactivate_hint: "A deactivated service cannot be switched back on, and its QR code stops at once. The documents received stay.",
 };
 
 pub fn texts(lang: Lang) -> &'static Texts {

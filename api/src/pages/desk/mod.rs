@@ -20,9 +20,8 @@ use maud::{html, Markup};
 use super::forms::{cookie, csrf_token, genuine_form, Fields};
 use super::lang::Lang;
 use super::layout::{page, respond};
+use super::outcome::{problem, refusal, settled};
 use crate::app::sessions::Claims;
-use crate::app::EngineError;
-use crate::http::problem::ApiError;
 use crate::http::AppState;
 use texts::texts;
 
@@ -73,26 +72,6 @@ async fn checked_form(s: &AppState, lang: Lang, headers: &HeaderMap, body: &Byte
         return Err(desk_page(StatusCode::FORBIDDEN, lang, words.refused, "/desk", Some(&operator), problem(lang, words.foreign_form)));
     }
     Ok((operator, fields))
-}
-
-fn refusal(e: EngineError) -> (StatusCode, String) {
-    let e = ApiError::from(e);
-    (e.status, e.detail)
-}
-
-fn problem(lang: Lang, text: &str) -> Markup {
-    html! { div.problem role="alert" { strong { (super::cabinet::texts(lang).refused) ": " } (text) } }
-}
-
-/// After a command: the views settled so the next page shows it, or the refusal to say.
-async fn settled(s: &AppState, outcome: Result<(), EngineError>) -> Result<(), (StatusCode, String)> {
-    match outcome {
-        Ok(()) => {
-            s.engine.settle_cabinet_views().await;
-            Ok(())
-        }
-        Err(e) => Err(refusal(e)),
-    }
 }
 
 /// A desk page: the shell's page with the desk's navigation (when signed in) above `main`.
