@@ -56,6 +56,8 @@ pub struct Config {
     pub operators: Vec<String>,
     /// The development sign-ins answer (they trust the submitted identity).
     pub dev_sign_in: bool,
+    /// The bearer token `/metrics` asks of a scraper; `None` keeps it closed.
+    pub metrics_token: Option<String>,
     /// The generation of each purpose's key derived from the service secret; raise one to
     /// rotate that key alone.
     pub key_generations: KeyGenerations,
@@ -90,6 +92,7 @@ impl Config {
             kep_crls: Vec::new(),
             operators: Vec::new(),
             dev_sign_in: false,
+            metrics_token: None,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),
             partner_letters_per_day: 50,

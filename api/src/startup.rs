@@ -278,7 +278,8 @@ impl Application {
         tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));
 
         let edge = Edge::new(config.edge.clone(), config.clock.clone());
-        let app = router(AppState { engine: engine.clone() }, edge);
+        let metrics = Arc::new(crate::http::metrics::Metrics::new(config.metrics_token.clone()));
+        let app = router(AppState { engine: engine.clone(), metrics }, edge);
         let server = tokio::spawn(serve(listener, app, config.edge.clone(), stop_rx.clone()));
         tracing::info!(%addr, public_base_url, "Diia.QR engine started");
         Ok(Self { addr, engine, ca_pem, config, stop, tasks, server, embedded })

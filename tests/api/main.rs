@@ -10,6 +10,7 @@ mod diia_signature;
 mod end_to_end;
 mod event_log;
 mod hardening;
+mod metrics;
 mod moderation;
 mod openapi;
 mod pages;

@@ -119,6 +119,11 @@ impl Engine {
         Ok(recent_delivery_failures(&self.pool).await?)
     }
 
+    /// The mail outbox's figures, for the metrics.
+    pub async fn outbox_figures(&self) -> Result<diia_qr_projections::reactors::delivery::OutboxFigures, EngineError> {
+        Ok(diia_qr_projections::reactors::delivery::outbox_figures(&self.pool).await?)
+    }
+
     /// What a load balancer or a monitor may know without signing in: whether the database
     /// answers and whether each projection keeps up. Error texts stay in the operator's view.
     pub async fn health(&self) -> Health {

@@ -57,6 +57,9 @@ enum Command {
         keys: KeyArgs,
         #[command(flatten)]
         sign_in: SignInArgs,
+        /// The bearer token a Prometheus scraper presents at /metrics; without it /metrics is closed.
+        #[arg(long, env = "DIIA_QR_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Checks a copy. Offline: is COPY.p7s the service's own seal over COPY.pdf. With
     /// --registry: the full verdict, as the API gives it, with or without the P7S.
@@ -319,6 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seal,
             keys,
             sign_in,
+            metrics_token,
         } => {
             let mut config = Config::with_data_dir(data_dir);
             config.edge = edge.into();
@@ -327,6 +331,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.kep_crls = sign_in.kep_crl;
             config.operators = sign_in.operators;
             config.dev_sign_in = sign_in.dev_sign_in;
+            config.metrics_token = metrics_token;
             config.key_generations = keys.into();
             config.delivery_max_attempts = delivery.delivery_max_attempts;
             config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;

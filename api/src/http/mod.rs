@@ -9,6 +9,7 @@ mod cabinet;
 mod citizen;
 pub mod edge;
 pub mod extract;
+pub mod metrics;
 mod moderation;
 pub mod openapi;
 mod operator;
@@ -36,6 +37,7 @@ use problem::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Bodies larger than this are refused with 413 before they are parsed.
@@ -142,14 +144,20 @@ pub fn routes() -> Vec<Route> {
 /// The API behind its edge: per-client limits, the in-flight limit and timeout, security
 /// headers on every answer (the fallbacks' too), and a log line per request.
 pub fn router(state: AppState, edge: Arc<edge::Edge>) -> Router {
+    let counted = state.metrics.clone();
     routes()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .merge(crate::pages::router())
+        // Outside the OpenAPI document: it is for a scraper, not for the API's callers.
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")
         })
+        // Inside the routing (after the fallbacks, so they are counted too): each request is
+        // counted by its route's template, an address nothing serves as `unmatched`.
+        .layer(middleware::from_fn_with_state(counted, metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(edge, edge::limit_request))
         .layer(middleware::from_fn(log_request))

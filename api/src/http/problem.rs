@@ -137,7 +137,9 @@ impl IntoResponse for ApiError {
             diia_code: self.diia_code,
         };
         let body = serde_json::to_string(&problem).expect("a problem serialises");
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        response.extensions_mut().insert(super::metrics::ProblemCode(self.code));
+        response
     }
 }
 

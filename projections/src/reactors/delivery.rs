@@ -472,3 +472,23 @@ impl DeliveryWorker {
         })
     }
 }
+
+/// The mail outbox at a glance, across every instance: jobs waiting, jobs given up, and the
+/// delivery attempts made so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxFigures {
+    pub pending: i64,
+    pub failed: i64,
+    pub attempts: i64,
+}
+
+pub async fn outbox_figures(pool: &PgPool) -> Result<OutboxFigures, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                count(*) FILTER (WHERE status = 'failed') AS failed,
+                coalesce(sum(attempts), 0)::bigint AS attempts
+           FROM mail_outbox",
+    )
+    .fetch_one(pool)
+    .await
+}
