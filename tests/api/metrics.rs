@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus's text format for the bearer of the metrics token, closed without
 //! one; requests counted by their route's template, problems by rule code, the projections' lag
-//! and the mail outbox read from the database at each scrape.
+//! and the mail outbox read from the database at each scrape. And the request id, carried from
+//! the HTTP request into its events.
 
 use diia_qr_tests::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
@@ -63,5 +64,33 @@ async fn without_a_token_metrics_are_closed() {
     let app = spawn_app().await;
     let answer = app.client.get(app.url("/metrics")).bearer_auth("anything").send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_requests_id_is_answered_and_carried_into_its_events_metadata() {
+    let app = spawn_app().await;
+    let token = app.partner_session("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let registered = app
+        .client
+        .post(app.url("/api/v1/partner/registration"))
+        .bearer_auth(&token)
+        .header("x-request-id", "load-run-7.req-42")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    assert_eq!(registered.headers()["x-request-id"], "load-run-7.req-42");
+    let ids: Vec<Option<String>> = sqlx::query_scalar("SELECT metadata->>'request_id' FROM events WHERE aggregate_type = 'Partner'")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![Some("load-run-7.req-42".to_string())]);
+
+    // An id that is not a plain token is replaced by one of ours, answered all the same.
+    let answer = app.client.get(app.url("/health")).header("x-request-id", "two words").send().await.unwrap();
+    let made = answer.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
     app.shutdown().await;
 }

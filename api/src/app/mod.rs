@@ -21,6 +21,7 @@ pub mod offer;
 mod operator;
 mod partner;
 pub mod qr_tokens;
+pub mod request_context;
 mod search;
 pub mod sessions;
 pub mod sign_in;

@@ -160,11 +160,14 @@ where
     }
 
     pub(super) async fn execute(&self, id: Uuid, command: A::Command, actor: &Actor, issued_at: DateTime<Utc>) -> Result<(), EngineError> {
-        let metadata = HashMap::from([
+        let mut metadata = HashMap::from([
             ("actor".to_string(), actor.0.clone()),
             ("command_id".to_string(), Uuid::new_v4().to_string()),
             ("issued_at".to_string(), issued_at.to_rfc3339()),
         ]);
+        if let Some(request_id) = super::request_context::current_request_id() {
+            metadata.insert("request_id".to_string(), request_id);
+        }
         Ok(self.cqrs.execute_with_metadata(&id.to_string(), command, metadata).await?)
     }
 }

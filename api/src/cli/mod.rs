@@ -286,10 +286,16 @@ impl From<EdgeArgs> for diia_qr::config::EdgeLimits {
 }
 
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    // `DIIA_QR_LOG_FORMAT=json`: one JSON object a line (with the request's span and its id),
+    // for a log collector; otherwise lines for people.
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("DIIA_QR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

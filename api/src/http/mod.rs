@@ -174,16 +174,19 @@ async fn not_found(uri: axum::http::Uri, lang: crate::pages::lang::Lang) -> Resp
     crate::pages::not_found(lang, uri.path())
 }
 
-/// One line per request, inside a span that carries the method and path.
+/// One line per request, inside a span that carries the method, the path and the request's id;
+/// the id is answered in `X-Request-Id` and goes into the metadata of every event the request's
+/// commands append.
 async fn log_request(request: Request, next: Next) -> Response {
+    use crate::app::request_context::{accepted_request_id, with_request_id};
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
-    let span = tracing::info_span!("http", %method, %path);
+    let request_id = accepted_request_id(request.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+    let span = tracing::info_span!("http", %method, %path, request_id = %request_id);
     let started = Instant::now();
-    let response = {
-        let _enter = span.enter();
-        next.run(request)
+    let mut response = tracing::Instrument::instrument(with_request_id(request_id.clone(), next.run(request)), span.clone()).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
     }
-    .await;
     let status = response.status().as_u16();
     let _enter = span.enter();
     if status >= 500 {
