@@ -140,9 +140,9 @@ pub fn token_digest(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
-/// A short code as printed: `XXXX-XXXX`.
+/// A short code as printed: `XXXX-XXXX` (anything else as it is).
 pub fn display_short_code(code: &str) -> String {
-    if code.len() == 8 {
+    if code.len() == 8 && code.is_ascii() {
         format!("{}-{}", &code[..4], &code[4..])
     } else {
         code.to_string()
@@ -237,6 +237,8 @@ mod tests {
         assert_eq!(normalise_short_code("ABCD-EFGU"), None, "U is not in Crockford's alphabet");
         assert_eq!(normalise_short_code("АВСD-EFGH"), None, "Cyrillic look-alikes are not Latin");
         assert_eq!(display_short_code("ABCDEFGH"), "ABCD-EFGH");
+        // Eight bytes, but not eight characters: split at byte 4 it would panic mid-letter.
+        assert_eq!(display_short_code("aҐҐҐb"), "aҐҐҐb");
     }
 
     #[test]
@@ -260,5 +262,59 @@ mod tests {
         }
         let elsewhere = tokens.parse_scanned(&format!("https://qr.example.ua/qr/v1/{token}/more"));
         assert!(matches!(elsewhere, Ok(Scanned::Token(t)) if QrTokens::service_of(&t).is_none()), "this host, no QR's path");
+    }
+}
+
+/// Whatever a camera or a keyboard hands over: no input makes the parsers panic, a link is taken
+/// only on this service's own host, and a typed code normalises once and for all.
+#[cfg(test)]
+mod hostile_input {
+    use diia_qr_projections::keys::{KeyGenerations, KeyRing};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tokens() -> QrTokens {
+        QrTokens::new(&KeyRing::derive(b"secret", KeyGenerations::default()).unwrap(), "https://qr.example.ua/")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_scanned_text_is_parsed_without_panicking(scanned in "\\PC{0,200}") {
+            let _ = tokens().parse_scanned(&scanned);
+            let _ = QrTokens::service_of(&scanned);
+            let _ = display_short_code(&scanned);
+        }
+
+        #[test]
+        fn a_link_to_another_host_is_foreign_whatever_its_path(
+            host in "[a-z0-9-]{1,20}(\\.[a-z]{2,6}){1,2}",
+            path in "(/[A-Za-z0-9._~%-]{0,30}){1,4}",
+        ) {
+            prop_assume!(!host.eq_ignore_ascii_case("qr.example.ua"));
+            prop_assert_eq!(tokens().parse_scanned(&format!("https://{host}{path}")), Err(ForeignLink));
+            prop_assert_eq!(tokens().parse_scanned(&format!("https://{host}/qr/v1/{}", tokens().token(Uuid::from_u128(5), 1))), Err(ForeignLink));
+        }
+
+        #[test]
+        fn a_typed_short_code_normalises_to_eight_crockford_characters_once(typed in "[0-9A-Za-z -]{0,20}") {
+            if let Some(code) = normalise_short_code(&typed) {
+                prop_assert_eq!(code.len(), 8);
+                prop_assert!(code.bytes().all(|b| CROCKFORD.contains(&b)));
+                prop_assert_eq!(normalise_short_code(&code), Some(code.clone()));
+                prop_assert_eq!(normalise_short_code(&display_short_code(&code)), Some(code));
+            }
+        }
+
+        #[test]
+        fn every_token_names_its_service_and_its_short_code_parses_back(id in any::<u128>(), version in 1u32..1000) {
+            let t = tokens();
+            let token = t.token(Uuid::from_u128(id), version);
+            prop_assert_eq!(QrTokens::service_of(&token), Some(Uuid::from_u128(id)));
+            let code = t.short_code(&token);
+            prop_assert_eq!(t.parse_scanned(&format!("https://qr.example.ua/q/{}", display_short_code(&code))), Ok(Scanned::ShortCode(code)));
+        }
     }
 }
