@@ -428,3 +428,23 @@ async fn the_command_line_reports_and_rebuilds_beside_a_running_server() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("немає проєкції «no_such_view»"));
     app.shutdown().await;
 }
+
+/// What a page waits for after its own command: the view's checkpoint past that aggregate's
+/// events, whatever else the log holds.
+#[tokio::test]
+async fn a_view_is_caught_up_on_an_aggregate_once_it_applied_that_aggregates_events() {
+    use diia_qr_projections::log::caught_up_on;
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let written = [("Partner", partner.partner_id.clone())];
+    // A projection that never ran has applied nothing: the partner's events are beyond it.
+    assert!(!caught_up_on(&app.pool, "no-such-projection", &written).await.unwrap());
+    // The cabinet's views get there as they follow the log.
+    eventually(Duration::from_secs(10), "the cabinet views past the partner's events", || async {
+        caught_up_on(&app.pool, CabinetViews.name(), &written).await.unwrap().then_some(())
+    })
+    .await;
+    // An aggregate with no events holds nothing back.
+    assert!(caught_up_on(&app.pool, "no-such-projection", &[("Branch", uuid::Uuid::new_v4().to_string())]).await.unwrap());
+    app.shutdown().await;
+}

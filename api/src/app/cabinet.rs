@@ -339,23 +339,28 @@ fn range_refused(problem: RangeProblem) -> EngineError {
 }
 
 impl Engine {
-    /// The overview from `from` to `to` (both included; the last 30 Kyiv days by default).
-    /// Waits, briefly, until the cabinet's views hold every committed event, so that a page shown
-    /// right after the partner's own change shows it (the views are built as events come). Called
-    /// after a page's command succeeds; a lagging or halted view delays that answer by at most
-    /// three seconds and never fails it.
+    /// Waits, briefly, until the cabinet's views hold the events this request's commands
+    /// appended, so that a page shown right after the partner's own change shows it (the views
+    /// are built as events come). Called after a page's command succeeds; others' events do not
+    /// delay it, and a lagging or halted view delays the answer by at most three seconds and
+    /// never fails it.
     pub async fn settle_cabinet_views(&self) {
-        use diia_qr_projections::log::{caught_up, Projection};
+        use diia_qr_projections::log::{caught_up_on, Projection};
         const PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+        let written = super::request_context::written();
+        if written.is_empty() {
+            return;
+        }
         let started = std::time::Instant::now();
         while started.elapsed() < PATIENCE {
-            match caught_up(&self.pool, diia_qr_projections::views::cabinet::CabinetViews.name()).await {
+            match caught_up_on(&self.pool, diia_qr_projections::views::cabinet::CabinetViews.name(), &written).await {
                 Ok(false) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
                 Ok(true) | Err(_) => return,
             }
         }
     }
 
+    /// The overview from `from` to `to` (both included; the last 30 Kyiv days by default).
     pub async fn overview(&self, who: &PartnerIdentity, from: Option<TimeBound>, to: Option<TimeBound>) -> Result<Overview, EngineError> {
         let range = KyivRange::of(from, to, self.clock.now()).map_err(range_refused)?;
         let partner_id = who.partner_id();

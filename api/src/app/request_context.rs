@@ -1,21 +1,45 @@
 //! The request a command came in with: the HTTP edge names each request (its caller's
 //! `X-Request-Id` when it is a plain token, else a new one) and runs it inside this scope, so the
-//! events a command appends carry the same id as the request's log lines.
+//! events a command appends carry the same id as the request's log lines; and the scope notes
+//! which aggregates the request's commands wrote, so a page can wait for its own events alone.
 
 use std::future::Future;
+use std::sync::Mutex;
+
+struct RequestContext {
+    id: String,
+    /// (aggregate type, aggregate id) of every successful command in the request.
+    written: Mutex<Vec<(&'static str, String)>>,
+}
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST: RequestContext;
 }
 
 /// Runs `work` as the request `id`.
 pub async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
-    REQUEST_ID.scope(id, work).await
+    REQUEST.scope(RequestContext { id, written: Mutex::new(Vec::new()) }, work).await
 }
 
 /// The current request's id, if the caller runs inside one (the followers and workers do not).
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST.try_with(|r| r.id.clone()).ok()
+}
+
+/// Notes that the current request's command appended to this aggregate.
+pub fn note_written(aggregate_type: &'static str, aggregate_id: String) {
+    let _ = REQUEST.try_with(|r| {
+        if let Ok(mut written) = r.written.lock() {
+            if !written.iter().any(|(t, id)| *t == aggregate_type && *id == aggregate_id) {
+                written.push((aggregate_type, aggregate_id));
+            }
+        }
+    });
+}
+
+/// The aggregates the current request's commands wrote so far.
+pub fn written() -> Vec<(&'static str, String)> {
+    REQUEST.try_with(|r| r.written.lock().map(|w| w.clone()).unwrap_or_default()).unwrap_or_default()
 }
 
 /// A caller's id is kept only if it is a plain token of at most 64 characters: it goes into
@@ -43,9 +67,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_id_holds_inside_its_scope_only() {
+    async fn the_id_and_the_written_aggregates_hold_inside_their_scope_only() {
         assert_eq!(current_request_id(), None);
-        let inside = with_request_id("r-1".into(), async { current_request_id() }).await;
-        assert_eq!(inside.as_deref(), Some("r-1"));
+        note_written("Branch", "b-1".into());
+        assert!(written().is_empty(), "outside a request nothing is noted");
+        let (id, noted) = with_request_id("r-1".into(), async {
+            note_written("Branch", "b-1".into());
+            note_written("Branch", "b-1".into());
+            note_written("Service", "s-1".into());
+            (current_request_id(), written())
+        })
+        .await;
+        assert_eq!(id.as_deref(), Some("r-1"));
+        assert_eq!(noted, vec![("Branch", "b-1".to_string()), ("Service", "s-1".to_string())]);
     }
 }

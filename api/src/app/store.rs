@@ -168,6 +168,8 @@ where
         if let Some(request_id) = super::request_context::current_request_id() {
             metadata.insert("request_id".to_string(), request_id);
         }
-        Ok(self.cqrs.execute_with_metadata(&id.to_string(), command, metadata).await?)
+        self.cqrs.execute_with_metadata(&id.to_string(), command, metadata).await?;
+        super::request_context::note_written(A::TYPE, id.to_string());
+        Ok(())
     }
 }

@@ -10,4 +10,4 @@ pub mod status;
 pub use follower::{catch_up, resume, run_batch, spawn_follower, FailedAt, Projection, ProjectionError};
 pub use reader::{read_after, LogPosition, StoredEvent, EVENT_COLUMNS};
 pub use rebuild::{rebuild, RebuildError, RebuildProgress, RebuildReport};
-pub use status::{caught_up, projection_status, ProjectionStatus};
+pub use status::{caught_up, caught_up_on, projection_status, ProjectionStatus};

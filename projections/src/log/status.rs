@@ -80,6 +80,25 @@ pub async fn projection_status(pool: &PgPool, names: &[&str]) -> Result<Vec<Proj
         .collect()
 }
 
+/// Whether `projection` has applied every committed event of these aggregates (type, id): what
+/// a page waits for after its own command, however far the rest of the log runs ahead.
+pub async fn caught_up_on(pool: &PgPool, projection: &str, aggregates: &[(&str, String)]) -> Result<bool, sqlx::Error> {
+    let (types, ids): (Vec<&str>, Vec<&str>) = aggregates.iter().map(|(t, id)| (*t, id.as_str())).unzip();
+    sqlx::query_scalar(
+        "SELECT NOT EXISTS (
+                SELECT 1 FROM events e
+                  JOIN unnest($2::text[], $3::text[]) AS w(aggregate_type, aggregate_id)
+                    ON e.aggregate_type = w.aggregate_type AND e.aggregate_id = w.aggregate_id
+                 WHERE (e.tx_id, e.global_id) > (SELECT coalesce(max(c.tx_id), '0'::xid8), coalesce(max(c.global_id), 0)
+                                                   FROM projection_checkpoints c WHERE c.projection = $1))",
+    )
+    .bind(projection)
+    .bind(types)
+    .bind(ids)
+    .fetch_one(pool)
+    .await
+}
+
 /// Whether `projection` has applied every committed event (a cheap check, for a use case that
 /// read its view, found nothing and must tell "not there" from "not there yet").
 pub async fn caught_up(pool: &PgPool, projection: &str) -> Result<bool, sqlx::Error> {
