@@ -31,6 +31,22 @@ impl Lang {
         }
     }
 
+    /// An instant as this language's pages write it, in Kyiv time.
+    pub fn kyiv_time(self, at: chrono::DateTime<chrono::Utc>) -> String {
+        match self {
+            Self::Uk => diia_qr_projections::documents::wording::kyiv_time(at),
+            Self::En => diia_qr_projections::documents::wording::kyiv_time_en(at),
+        }
+    }
+
+    /// A document type's title in this language.
+    pub fn document_title(self, d: diia_qr_domain::documents::DocumentType) -> &'static str {
+        match self {
+            Self::Uk => d.title_uk(),
+            Self::En => d.title_en(),
+        }
+    }
+
     /// The other language, the one the switch offers.
     pub fn other(self) -> Self {
         match self {

@@ -8,7 +8,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use diia_qr_domain::documents::DocumentType;
-use diia_qr_projections::documents::wording::{kyiv_time, kyiv_time_en};
 use diia_qr_projections::views::search::{DeliveryState, SearchPage};
 use maud::{html, Markup};
 use uuid::Uuid;
@@ -22,9 +21,6 @@ use crate::http::AppState;
 use crate::pages::lang::Lang;
 
 const PATH: &str = "/cabinet/documents";
-
-/// The search's own parameters, as the API names them (`lang` belongs to the page).
-const FILTERS: [&str; 9] = ["q", "type", "number", "rnokpp", "branch", "service", "from", "to", "sort"];
 
 pub async fn search(State(s): State<AppState>, lang: Lang, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let Some(signed) = signed_in(&s, &headers).await else { return to_sign_in() };
@@ -55,7 +51,7 @@ pub async fn search(State(s): State<AppState>, lang: Lang, headers: HeaderMap, R
                     select #type name="type" {
                         option value="" { (t.search_any) }
                         @for d in DocumentType::ALL {
-                            option value=(d.code()) selected[selected("type", d.code())] { (title_of(lang, d)) }
+                            option value=(d.code()) selected[selected("type", d.code())] { (lang.document_title(d)) }
                         }
                     }
                 }
@@ -129,7 +125,7 @@ fn results_table(lang: Lang, t: &Texts, page: &SearchPage, pairs: &[(String, Str
                                     td { (when(d.received_at)) }
                                     td { a href={ (PATH) "/" (d.share_request_id) } { (d.holder_name) } }
                                     td {
-                                        (title_of(lang, d.document_type))
+                                        (lang.document_title(d.document_type))
                                         @if let Some(n) = &d.document_number { br; small { "№ " (n) } }
                                     }
                                     td { (d.service_names.join(", ")) br; small { (d.branch_name) } }
@@ -149,18 +145,9 @@ fn results_table(lang: Lang, t: &Texts, page: &SearchPage, pairs: &[(String, Str
 
 /// The next page's query: the same filters, and the cursor the page gave.
 fn next_page_query(pairs: &[(String, String)], cursor: &str) -> String {
-    let mut next: Vec<(&str, &str)> =
-        pairs.iter().filter(|(k, _)| FILTERS.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut next: Vec<(&str, &str)> = pairs.iter().filter(|(k, _)| k != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
     next.push(("cursor", cursor));
     serde_urlencoded::to_string(&next).unwrap_or_default()
-}
-
-fn title_of(lang: Lang, d: DocumentType) -> &'static str {
-    if lang == Lang::Uk {
-        d.title_uk()
-    } else {
-        d.title_en()
-    }
 }
 
 fn delivery_word(t: &Texts, d: DeliveryState) -> &'static str {
@@ -173,7 +160,7 @@ fn delivery_word(t: &Texts, d: DeliveryState) -> &'static str {
 
 /// "26.11.2026 12:00", Kyiv time: the table's short form of an instant.
 fn short_time(lang: Lang, at: chrono::DateTime<chrono::Utc>) -> String {
-    let full = if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let full = lang.kyiv_time(at);
     full.get(..16).unwrap_or(&full).to_string()
 }
 
@@ -191,14 +178,14 @@ async fn details(s: &AppState, lang: Lang, signed: &Signed, share_id: Uuid) -> R
     let t = texts(lang);
     let share = s.engine.share_details(&signed.who, share_id).await?;
     let copies = s.engine.received_copies(&signed.who, share_id).await?;
-    let when = |at| if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let when = |at| lang.kyiv_time(at);
     let main = html! {
         p { a href=(PATH) { "← " (t.documents_title) } }
         h1 { (t.share_title) }
         dl.facts {
             dt { (t.share_purpose) } dd { (share.purposes.join(", ")) }
             dt { (t.branch_mailbox) } dd { (share.branch_address) }
-            dt { (t.service_documents) } dd { (share.documents.iter().map(|d| title_of(lang, d.document_type)).collect::<Vec<_>>().join(", ")) }
+            dt { (t.service_documents) } dd { (share.documents.iter().map(|d| lang.document_title(d.document_type)).collect::<Vec<_>>().join(", ")) }
             dt { (t.share_status) } dd { strong { (status_word(lang, &serde_plain(&share.status))) } }
             @if let Some(delivery) = &share.delivery {
                 dt { (t.col_delivery) }
@@ -233,7 +220,7 @@ async fn details(s: &AppState, lang: Lang, signed: &Signed, share_id: Uuid) -> R
                 ul.cards {
                     @for c in &copies {
                         li.card {
-                            h3 { (DocumentType::from_code(&c.document_type).map_or(c.document_type.as_str(), |d| title_of(lang, d))) }
+                            h3 { (DocumentType::from_code(&c.document_type).map_or(c.document_type.as_str(), |d| lang.document_title(d))) }
                             p {
                                 a download href={ (PATH) "/" (share_id) "/" (c.copy_id) ".pdf" } { (t.copy_pdf) " (" (c.file_stem) ".pdf)" }
                                 " · "

@@ -33,7 +33,7 @@ async fn show(s: &AppState, lang: Lang, signed: &Signed, status: StatusCode, ref
         (Ok(services), Ok(branches)) => (services, branches),
         (Err(e), _) | (_, Err(e)) => return super::super::error_page(lang, PATH, refusal(e)),
     };
-    let title = |d: DocumentType| if lang == Lang::Uk { d.title_uk() } else { d.title_en() };
+    let title = |d: DocumentType| lang.document_title(d);
     let value = |name: &str| typed.map_or(String::new(), |f| f.get(name).to_string());
     let chosen = |code: &str| typed.is_some_and(|f| f.all("documents").contains(&code));
     let main = html! {

@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use diia_qr_projections::documents::wording::{kyiv_time, kyiv_time_en};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -37,7 +36,7 @@ async fn show(s: &AppState, lang: Lang, operator: &Operator, state: &str, status
         Ok(items) => items,
         Err(e) => return crate::pages::error_page(lang, PATH, refusal(e)),
     };
-    let when = |at| if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let when = |at| lang.kyiv_time(at);
     let states = [("pending", t.state_pending), ("approved", t.state_approved), ("removed", t.state_removed)];
     let main = html! {
         h1 { (t.moderation_title) }

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use diia_qr_projections::documents::wording::{kyiv_time, kyiv_time_en};
 use maud::html;
 use uuid::Uuid;
 
@@ -28,7 +27,7 @@ async fn show(s: &AppState, lang: Lang, operator: &Operator, status: StatusCode,
         Ok(rows) => rows,
         Err(e) => return crate::pages::error_page(lang, PATH, refusal(e)),
     };
-    let when = |at| if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let when = |at| lang.kyiv_time(at);
     let standing = |code: &str| match code {
         "onboarding" => t.partner_statuses[0],
         "active" => t.partner_statuses[1],

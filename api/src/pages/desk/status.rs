@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use diia_qr_projections::documents::wording::{kyiv_time, kyiv_time_en};
 use maud::html;
 
 use super::texts::texts;
@@ -21,7 +20,7 @@ pub async fn show(State(s): State<AppState>, lang: Lang, headers: HeaderMap) -> 
         (Ok(p), Ok(f)) => (p, f),
         (Err(e), _) | (_, Err(e)) => return crate::pages::error_page(lang, PATH, refusal(e)),
     };
-    let when = |at| if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let when = |at| lang.kyiv_time(at);
     let main = html! {
         h1 { (t.status_title) }
         section aria-labelledby="projections" {

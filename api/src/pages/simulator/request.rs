@@ -10,7 +10,6 @@ use diia_qr_domain::demo::demo_citizens;
 use diia_qr_domain::documents::DocumentType;
 use diia_qr_domain::identifiers::Rnokpp;
 use diia_qr_domain::share_request::{DocumentChoice, ShareRequest, ShareStatus};
-use diia_qr_projections::documents::wording::{kyiv_time, kyiv_time_en};
 use diia_qr_projections::reactors::delivery::copies_subject;
 use maud::{html, Markup};
 use uuid::Uuid;
@@ -144,8 +143,8 @@ async fn render(s: &AppState, lang: Lang, citizen: &Rnokpp, id: Uuid, status: St
         ShareStatus::Delivered => s.engine.dev_delivered_letter(citizen, id).await.ok().flatten(),
         _ => None,
     };
-    let title = |d: DocumentType| if lang == Lang::Uk { d.title_uk() } else { d.title_en() };
-    let when = |at| if lang == Lang::Uk { kyiv_time(at) } else { kyiv_time_en(at) };
+    let title = |d: DocumentType| lang.document_title(d);
+    let when = |at| lang.kyiv_time(at);
     let step = step_of(&share);
     let open = matches!(share.status(), ShareStatus::New | ShareStatus::Opened | ShareStatus::PhotoVerified | ShareStatus::Consented);
     let main = html! {
@@ -197,7 +196,7 @@ async fn render(s: &AppState, lang: Lang, citizen: &Rnokpp, id: Uuid, status: St
 /// The form of the step the request is at (or what the app says once it is past them).
 fn step_form(t: &Texts, lang: Lang, citizen: &Rnokpp, id: Uuid, share: &ShareRequest) -> Markup {
     let path = format!("/simulator/requests/{id}");
-    let title = |d: DocumentType| if lang == Lang::Uk { d.title_uk() } else { d.title_en() };
+    let title = |d: DocumentType| lang.document_title(d);
     let Some(snapshot) = share.snapshot() else { return html! {} };
     match (share.status(), step_of(share)) {
         (_, 1) => html! {
