@@ -4,7 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::Aggregate;
+use diia_qr_domain::branch::Branch;
 use diia_qr_domain::identifiers::Rnokpp;
+use diia_qr_domain::partner::Partner;
+use diia_qr_domain::service::Service;
 use diia_qr_domain::share_request::{
     DocumentChoice, RegistryError, ScanError, ShareRequest, ShareRequestCommand, ShareSnapshot, ShareStatus,
 };
@@ -24,6 +29,13 @@ pub struct ShareHistoryEntry {
     pub label: &'static str,
     #[schema(value_type = crate::schemas::mirrors::ShareRow)]
     pub share: ShareRow,
+}
+
+/// The events of one aggregate out of a read of several.
+fn take_events(events: &mut Vec<SerializedEvent>, aggregate_type: &str, id: &str) -> Vec<SerializedEvent> {
+    let (taken, rest) = std::mem::take(events).into_iter().partition(|e| e.aggregate_type == aggregate_type && e.aggregate_id == id);
+    *events = rest;
+    taken
 }
 
 impl Engine {
@@ -72,21 +84,60 @@ impl Engine {
         let Some(service_id) = QrTokens::service_of(token) else {
             return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
         };
-        let service = match self.services.load(service_id).await {
-            Ok(service) => service,
+        let (service, recipient) = match self.scan_facts(service_id).await {
+            Ok(facts) => facts,
             Err(e) => return (None, Err(e)),
         };
         // A token's service id is only the token's claim: refusals are counted under it once the
         // service exists, so forged tokens naming random services cannot grow the counters.
-        let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
+        let Some((branch, partner)) = recipient else {
             return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
         };
-        let snapshot = async {
-            let branch = self.branches.load(branch_id).await?;
-            let partner = self.partners.load(partner_id).await?;
-            ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e))
+        let snapshot = ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e));
+        (Some(service_id), snapshot)
+    }
+
+    /// A service and, once it exists, its branch and partner, as the log has them now: one
+    /// query when the service is in memory (the events after each version held), two when not.
+    pub(super) async fn scan_facts(&self, service_id: Uuid) -> Result<(Service, Option<(Branch, Partner)>), EngineError> {
+        let service_key = service_id.to_string();
+        let held = self.services.cached(&service_key);
+        // A service never changes its branch or partner: the version held names them.
+        let known = held.as_ref().and_then(|(s, _)| Some((s.branch_id()?, s.partner_id()?)));
+        let (service, (branch_id, partner_id), mut fresh, wants) = match known {
+            Some(ids) => {
+                let service_after = held.as_ref().map_or(0, |(_, sequence)| *sequence);
+                let mut wants = self.recipient_wants(ids);
+                wants.push((Service::TYPE, service_key.clone(), service_after));
+                let mut fresh = self.services.reads().events_after_many(&wants).await?;
+                let events = take_events(&mut fresh, Service::TYPE, &service_key);
+                (self.services.brought_up_to_date(&service_key, service_after, events).await?, ids, fresh, wants)
+            }
+            None => {
+                let service = self.services.load(service_id).await?;
+                let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
+                    return Ok((service, None));
+                };
+                let wants = self.recipient_wants((branch_id, partner_id));
+                let fresh = self.services.reads().events_after_many(&wants).await?;
+                (service, (branch_id, partner_id), fresh, wants)
+            }
         };
-        (Some(service_id), snapshot.await)
+        let (branch_key, partner_key) = (branch_id.to_string(), partner_id.to_string());
+        let branch_events = take_events(&mut fresh, Branch::TYPE, &branch_key);
+        let partner_events = take_events(&mut fresh, Partner::TYPE, &partner_key);
+        let branch = self.branches.brought_up_to_date(&branch_key, wants[0].2, branch_events).await?;
+        let partner = self.partners.brought_up_to_date(&partner_key, wants[1].2, partner_events).await?;
+        Ok((service, Some((branch, partner))))
+    }
+
+    /// The branch and the partner, each after the version held (branch first, partner second).
+    fn recipient_wants(&self, (branch_id, partner_id): (Uuid, Uuid)) -> Vec<(&'static str, String, usize)> {
+        let (branch_key, partner_key) = (branch_id.to_string(), partner_id.to_string());
+        vec![
+            (Branch::TYPE, branch_key.clone(), self.branches.cached_sequence(&branch_key)),
+            (Partner::TYPE, partner_key.clone(), self.partners.cached_sequence(&partner_key)),
+        ]
     }
 
     /// The full QR link a printed short code stands for.
@@ -129,7 +180,7 @@ impl Engine {
             opened_at: now,
             expires_at: now + self.settings.share_ttl,
         };
-        self.shares.execute(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
+        self.shares.execute_new(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
         Ok(share_request_id)
     }
 
@@ -173,9 +224,8 @@ impl Engine {
         let share = self.share_request(citizen, id).await?;
         let recipient = match share.snapshot() {
             Some(snapshot) => {
-                let service = self.services.load(snapshot.service_id).await?;
-                let branch = self.branches.load(snapshot.branch_id).await?;
-                let partner = self.partners.load(snapshot.partner_id).await?;
+                let (service, recipient) = self.scan_facts(snapshot.service_id).await?;
+                let (branch, partner) = recipient.ok_or_else(|| EngineError::Internal("a scanned service has no branch".into()))?;
                 let digest = token_digest(&self.qr_tokens.token(snapshot.service_id, snapshot.qr_version));
                 snapshot.recheck(&partner, &branch, &service, &digest)
             }

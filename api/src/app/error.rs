@@ -65,6 +65,17 @@ impl<E: RuleViolation> From<AggregateError<E>> for EngineError {
     }
 }
 
+impl From<cqrs_es::persist::PersistenceError> for EngineError {
+    fn from(e: cqrs_es::persist::PersistenceError) -> Self {
+        use cqrs_es::persist::PersistenceError;
+        match e {
+            PersistenceError::OptimisticLockError => Self::Conflict,
+            PersistenceError::ConnectionError(e) => Self::Unavailable(e.to_string()),
+            PersistenceError::DeserializationError(e) | PersistenceError::UnknownError(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for EngineError {
     fn from(e: sqlx::Error) -> Self {
         match e {
