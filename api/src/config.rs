@@ -35,6 +35,8 @@ pub struct Config {
     /// First retry delay of a failed delivery, doubled each time (with jitter).
     pub delivery_first_retry_ms: u64,
     pub delivery_max_attempts: u32,
+    /// Deliveries in flight at once in this process.
+    pub delivery_workers: usize,
     /// SMTP timeout for one exchange.
     pub smtp_timeout_secs: u64,
     /// How long a delivery job stays leased to one worker. A worker that dies mid-delivery
@@ -56,6 +58,8 @@ pub struct Config {
     pub operators: Vec<String>,
     /// The development sign-ins answer (they trust the submitted identity).
     pub dev_sign_in: bool,
+    /// Generated citizens added to the development registry for load runs (with `dev_sign_in`).
+    pub dev_population: usize,
     /// The bearer token `/metrics` asks of a scraper; `None` keeps it closed.
     pub metrics_token: Option<String>,
     /// The generation of each purpose's key derived from the service secret; raise one to
@@ -84,6 +88,7 @@ impl Config {
             share_ttl_seconds: 15 * 60,
             delivery_first_retry_ms: 2_000,
             delivery_max_attempts: 8,
+            delivery_workers: 4,
             smtp_timeout_secs: 20,
             delivery_lease_secs: 90,
             seal: None,
@@ -92,6 +97,7 @@ impl Config {
             kep_crls: Vec::new(),
             operators: Vec::new(),
             dev_sign_in: false,
+            dev_population: 0,
             metrics_token: None,
             key_generations: KeyGenerations::default(),
             clock: Clock::system(),

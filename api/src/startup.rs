@@ -198,9 +198,12 @@ impl Application {
         let audit = service_keys.audit_desk(pool.clone(), &public_base_url, config.clock.clone()).await?;
         let ServiceKeys { keys, pki, seal, ca_pem, seal_certificates, kep } = service_keys;
         let codes = Arc::new(MailboxConfirmationCodes::new(&keys));
-        let citizens = demo_citizens();
+        let mut citizens = demo_citizens();
+        if config.dev_sign_in {
+            citizens.extend(diia_qr_domain::demo::generated_citizens(config.dev_population));
+        }
         let citizen_services = ShareRequestServices {
-            registry: Arc::new(DemoRegistry::seeded()),
+            registry: Arc::new(DemoRegistry::of(citizens.clone())),
             photo: Arc::new(LivenessVerifier::new(
                 pool.clone(),
                 DevLivenessProvider::new(&keys).and_then(|p| p.public_key()).map_err(SealError::from)?,
@@ -273,7 +276,11 @@ impl Application {
                 lease: Duration::from_secs(config.delivery_lease_secs.max(1)),
             },
         });
-        tasks.push(worker.spawn(stop_rx.clone()));
+        // Several deliveries at once (each claims its own job, SKIP LOCKED): one letter's SMTP
+        // exchange need not wait for another's. Each finishes its letter before it stops.
+        for _ in 0..config.delivery_workers.max(1) {
+            tasks.push(worker.clone().spawn(stop_rx.clone()));
+        }
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
         tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));
 

@@ -29,6 +29,37 @@ fn rnokpp(first_nine: &str) -> Rnokpp {
     Rnokpp::with_check_digit(first_nine).expect("seed РНОКПП prefixes are nine digits")
 }
 
+/// `count` more citizens for load runs (`serve --dev-population`), the same on every call: the
+/// i-th has РНОКПП with prefix `31…` and the counter, the code `222222`, and an ID card in the
+/// registry's format, its name taken from lists with apostrophes and Ґ, Є, І, Ї.
+pub fn generated_citizens(count: usize) -> Vec<DemoCitizen> {
+    const SURNAMES: [&str; 8] = ["Ґудзь", "Єрошенко", "Ігнатів", "Їжак", "Дем'яненко", "Кир'яков", "Павлів", "Сиротюк"];
+    const GIVEN: [&str; 8] = ["Ярослава", "Олексій", "Ірина", "Мар'ян", "Єлизавета", "Ґеоргій", "Софія", "Назар"];
+    (0..count.min(1_000_000))
+        .map(|i| {
+            let (surname, given) = (SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
+            let number = format!("{:09}", 200_000_000 + i);
+            DemoCitizen {
+                rnokpp: rnokpp(&format!("31{:07}", i)),
+                full_name: format!("{given} {surname}"),
+                signature_code: "222222".into(),
+                documents: vec![doc(
+                    T::InternalPassport,
+                    &number,
+                    &format!("ID-картка {number}"),
+                    &[
+                        (K::Name, "Прізвище", surname),
+                        (K::Name, "Ім'я", given),
+                        (K::BirthDate, "Дата народження", "01.02.1985"),
+                        (K::DocumentNumber, "Номер документа", &number),
+                        (K::Date, "Дійсний до", "01.02.2031"),
+                    ],
+                )],
+            }
+        })
+        .collect()
+}
+
 /// The seeded citizens: names with apostrophes and Ґ, Є, І, Ї; a parent with two children; a
 /// driver with two vehicles; a citizen without a driving licence.
 pub fn demo_citizens() -> Vec<DemoCitizen> {

@@ -18,7 +18,10 @@ pub struct DemoRegistry {
 
 impl DemoRegistry {
     pub fn seeded() -> Self {
-        Self { citizens: demo_citizens().into_iter().map(|c| (c.rnokpp.clone(), c)).collect() }
+        Self::of(demo_citizens())
+    }
+    pub fn of(citizens: Vec<DemoCitizen>) -> Self {
+        Self { citizens: citizens.into_iter().map(|c| (c.rnokpp.clone(), c)).collect() }
     }
     pub fn citizen(&self, rnokpp: &Rnokpp) -> Option<&DemoCitizen> {
         self.citizens.get(rnokpp)

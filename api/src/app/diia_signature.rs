@@ -145,6 +145,9 @@ pub struct HeldDiiaSignature {
     pki: Arc<DevPki>,
     clock: Clock,
     enrolments: HashMap<Rnokpp, Enrolment>,
+    /// Argon2id checks at once: each takes 19 MiB and a core, so a burst of confirmations waits
+    /// here instead of growing the process by 19 MiB per citizen and thrashing the cores.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> DiiaSignatureError {
@@ -157,7 +160,8 @@ impl HeldDiiaSignature {
             .iter()
             .map(|c| (c.rnokpp.clone(), Enrolment { code: c.signature_code.clone(), full_name: c.full_name.clone() }))
             .collect();
-        Self { pool, wrapping: KeyWrapping::new(keys), pki, clock, enrolments }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self { pool, wrapping: KeyWrapping::new(keys), pki, clock, enrolments, hashing: Arc::new(tokio::sync::Semaphore::new(cores)) }
     }
 
     /// A new key and certificate for `citizen`, the key wrapped.
@@ -184,7 +188,9 @@ impl HeldDiiaSignature {
         }
         let enrolment = self.enrolments.get(citizen).ok_or(DiiaSignatureError::NoSignatureKey)?;
         let code = enrolment.code.clone();
+        let permit = self.hashing.acquire().await.map_err(unavailable)?;
         let code_hash = tokio::task::spawn_blocking(move || hash_code(&code)).await.map_err(unavailable)?.map_err(unavailable)?;
+        drop(permit);
         let (certificate_pem, wrapped_key) = self.certify(citizen, enrolment.full_name.clone()).await?;
         let now = self.clock.now();
         // Two first signatures at once: one enrols, the other waits for it and reads its row.
@@ -291,7 +297,9 @@ impl DiiaSignature for HeldDiiaSignature {
             return Self::settle(tx, &attempt, state, Outcome::RefusedWhileLocked, Err(DiiaSignatureError::Locked)).await;
         }
         let (code, phc) = (code.trim().to_string(), row.code_hash.clone());
+        let permit = self.hashing.acquire().await.map_err(unavailable)?;
         let matches = tokio::task::spawn_blocking(move || code_matches(&code, &phc)).await.map_err(unavailable)?.map_err(unavailable)?;
+        drop(permit);
         if !matches {
             let wrong = row.wrong_codes + 1;
             if wrong >= MAX_WRONG_CODES {

@@ -159,6 +159,10 @@ struct SignInArgs {
     /// submitted identity. Never in a deployment.
     #[arg(long, env = "DIIA_QR_DEV_SIGN_IN")]
     dev_sign_in: bool,
+    /// Adds this many generated citizens to the development registry (each with the code
+    /// 222222), for load runs with many citizens at once.
+    #[arg(long, env = "DIIA_QR_DEV_POPULATION", default_value_t = 0, requires = "dev_sign_in")]
+    dev_population: usize,
 }
 
 /// The seal that signs copies. Without these flags, a development seal is made in DATA_DIR/pki.
@@ -239,6 +243,9 @@ struct DeliveryArgs {
     /// Attempts before a delivery is marked failed.
     #[arg(long, env = "DIIA_QR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
     delivery_max_attempts: u32,
+    /// Deliveries in flight at once in this process (each its own SMTP exchange).
+    #[arg(long, env = "DIIA_QR_DELIVERY_WORKERS", default_value_t = 4)]
+    delivery_workers: usize,
     /// First retry delay; doubled each attempt, with jitter.
     #[arg(long, env = "DIIA_QR_DELIVERY_FIRST_RETRY_MS", default_value_t = 2_000)]
     delivery_first_retry_ms: u64,
@@ -285,7 +292,20 @@ impl From<EdgeArgs> for diia_qr::config::EdgeLimits {
     }
 }
 
+/// glibc raises its mmap threshold each time a large block is freed, up to 32 MiB; after that,
+/// Argon2id's 19 MiB blocks and the copies' buffers come from per-thread arenas and stay
+/// resident — 560 MiB after 500 shares in `scripts/bench-load`. A fixed threshold gives them
+/// back to the system on free (ADR 0008).
+fn keep_large_blocks_returnable() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called first, before other threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
 pub fn main() -> ExitCode {
+    keep_large_blocks_returnable();
     // `DIIA_QR_LOG_FORMAT=json`: one JSON object a line (with the request's span and its id),
     // for a log collector; otherwise lines for people.
     let logs = tracing_subscriber::fmt()
@@ -337,9 +357,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.kep_crls = sign_in.kep_crl;
             config.operators = sign_in.operators;
             config.dev_sign_in = sign_in.dev_sign_in;
+            config.dev_population = sign_in.dev_population;
             config.metrics_token = metrics_token;
             config.key_generations = keys.into();
             config.delivery_max_attempts = delivery.delivery_max_attempts;
+            config.delivery_workers = delivery.delivery_workers;
             config.delivery_first_retry_ms = delivery.delivery_first_retry_ms;
             config.delivery_lease_secs = delivery.delivery_lease_secs;
             config.smtp_timeout_secs = delivery.smtp_timeout_secs;
