@@ -94,6 +94,25 @@ pub mod citizens {
     }
 }
 
+/// The head's КЕП for a legal entity (Ґарбуз Марія Олексіївна, the head the development
+/// partner sign-in names), issued by the qualified CA of the development PKI in `data_dir`.
+pub fn head_kep(data_dir: &Path, edrpou: &str, organisation_name: &str) -> diia_qr_projections::seal::OpenSslSeal {
+    use diia_qr_projections::pki::{DevPki, Subject};
+    let (pki, _) = DevPki::load_or_create(&data_dir.join("pki")).expect("the development PKI");
+    let identifier = format!("NTRUA-{edrpou}");
+    let subject = Subject {
+        common_name: "Ґарбуз Марія Олексіївна",
+        surname: Some("Ґарбуз"),
+        given_name: Some("Марія Олексіївна"),
+        title: Some("Директор"),
+        organisation: Some(organisation_name),
+        serial_number: Some("TINUA-3124502180"),
+        organization_identifier: Some(&identifier),
+    };
+    let (key, cert) = pki.qualified.issue_new_key(&subject, 30).expect("a КЕП");
+    diia_qr_projections::seal::OpenSslSeal::new(key, cert, pki.qualified_chain())
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -227,20 +246,7 @@ impl TestApp {
     /// The head's КЕП for a legal entity, issued by the development PKI's qualified CA: the
     /// head of [`Self::partner_session`] (Ґарбуз Марія Олексіївна), for this organisation.
     pub fn head_kep(&self, edrpou: &str, organisation_name: &str) -> diia_qr_projections::seal::OpenSslSeal {
-        use diia_qr_projections::pki::{DevPki, Subject};
-        let (pki, _) = DevPki::load_or_create(&self.data_dir.join("pki")).expect("the development PKI");
-        let identifier = format!("NTRUA-{edrpou}");
-        let subject = Subject {
-            common_name: "Ґарбуз Марія Олексіївна",
-            surname: Some("Ґарбуз"),
-            given_name: Some("Марія Олексіївна"),
-            title: Some("Директор"),
-            organisation: Some(organisation_name),
-            serial_number: Some("TINUA-3124502180"),
-            organization_identifier: Some(&identifier),
-        };
-        let (key, cert) = pki.qualified.issue_new_key(&subject, 30).expect("a КЕП");
-        diia_qr_projections::seal::OpenSslSeal::new(key, cert, pki.qualified_chain())
+        head_kep(&self.data_dir, edrpou, organisation_name)
     }
 
     /// Fetches the accession application's PDF and sends the head's КЕП signature over it.
