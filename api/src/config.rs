@@ -87,7 +87,7 @@ impl Config {
             mail_from: "Дія.QR <noreply@diia-qr.localhost>".into(),
             share_ttl_seconds: 15 * 60,
             delivery_first_retry_ms: 2_000,
-            delivery_max_attempts: 8,
+            delivery_max_attempts: 1_200,
             delivery_workers: 4,
             smtp_timeout_secs: 20,
             delivery_lease_secs: 90,

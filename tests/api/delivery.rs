@@ -131,3 +131,36 @@ async fn an_engine_killed_mid_delivery_delivers_after_restart_with_at_most_one_d
     second.wait().unwrap();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test]
+async fn a_shutdown_waits_for_the_letter_in_flight_and_records_its_delivery() {
+    let smtp = SmtpServer::start(&[]);
+    let port = smtp.port;
+    let url = smtp.url();
+    let app = spawn_app_with(|c| c.mail = MailConfig::Smtp(url)).await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
+    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
+    drop(smtp);
+    // Holds the copies, once received, for three seconds before saying "250".
+    let slow = SmtpServer::start_on(port, &[], 3.0);
+
+    let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually(Duration::from_secs(30), "the message to reach the server", || async { slow.stalling().then_some(()) }).await;
+    let pool = app.pool.clone();
+    app.shutdown().await; // as on SIGTERM: stop taking work, finish what is in flight
+
+    assert_eq!(message_ids(&slow.received()), [format!("<share-{id}@127.0.0.1>")], "the letter was accepted before the engine stopped");
+    let (status, accepted): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT status, accepted_at FROM mail_outbox WHERE kind = 'copies'").fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "sent", "the job is settled, not left leased for another worker to resend");
+    assert!(accepted.is_some());
+    let delivered: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'ShareRequestDelivered'")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(delivered, 1, "the delivery is in the log");
+}

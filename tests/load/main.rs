@@ -126,16 +126,22 @@ impl Client {
         }
         let started = Instant::now();
         let answer = request.send().await;
-        let (status, bytes) = match answer {
+        let (status, problem, bytes) = match answer {
             Ok(r) => {
                 let status = r.status();
-                (Some(status), r.bytes().await.unwrap_or_default())
+                let problem = r.headers().get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+                (Some(status), problem, r.bytes().await.unwrap_or_default())
             }
-            Err(_) => (None, Default::default()),
+            Err(_) => (None, false, Default::default()),
         };
         let took = started.elapsed();
         if status != Some(expect) {
-            let failure = status.map_or("no answer".to_string(), |s| s.as_u16().to_string());
+            // An error that is not problem+json is reported as such: the API promises RFC 9457.
+            let failure = match status {
+                None => "no answer".to_string(),
+                Some(s) if problem => s.as_u16().to_string(),
+                Some(s) => format!("{} (not problem+json)", s.as_u16()),
+            };
             self.figures.record(step, took, Some(failure.clone()));
             bail!("{step}: {failure}: {}", String::from_utf8_lossy(&bytes));
         }

@@ -13,7 +13,7 @@ mod delivery_outcomes;
 pub mod dev_mail;
 pub mod dev_services;
 pub mod diia_signature;
-mod error;
+pub(crate) mod error;
 pub mod identity;
 pub mod liveness;
 pub mod moderation;

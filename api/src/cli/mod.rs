@@ -240,8 +240,10 @@ impl From<KeyArgs> for diia_qr::config::KeyGenerations {
 /// How the delivery worker retries.
 #[derive(clap::Args)]
 struct DeliveryArgs {
-    /// Attempts before a delivery is marked failed.
-    #[arg(long, env = "DIIA_QR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    /// Attempts before a delivery a mail server keeps deferring is marked failed. Waits double
+    /// up to five minutes, so the default keeps trying for about four days, as a mail server
+    /// keeps a message; a refusal (5xx) fails at once.
+    #[arg(long, env = "DIIA_QR_DELIVERY_MAX_ATTEMPTS", default_value_t = 1_200)]
     delivery_max_attempts: u32,
     /// Deliveries in flight at once in this process (each its own SMTP exchange).
     #[arg(long, env = "DIIA_QR_DELIVERY_WORKERS", default_value_t = 4)]

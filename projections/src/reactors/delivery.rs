@@ -324,6 +324,10 @@ fn jitter() -> f64 {
     0.5 + f64::from(u16::from_be_bytes(b)) / f64::from(u16::MAX)
 }
 
+/// The longest wait between two attempts: a mail server back after an outage is tried again
+/// within minutes, not after a doubling that has grown to hours.
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(300);
+
 enum Outcome {
     Accepted(DateTime<Utc>),
     Failed(MailError),
@@ -425,8 +429,9 @@ impl DeliveryWorker {
                         .await?;
                     tracing::warn!(job = claimed.job_id, reason, "mail failed for good");
                 } else {
-                    let backoff =
-                        self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)) * jitter();
+                    let backoff = (self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)))
+                        .min(MAX_RETRY_DELAY.as_secs_f64())
+                        * jitter();
                     sqlx::query(
                         "UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2), leased_until = NULL, last_error = $3 WHERE job_id = $1",
                     )

@@ -63,8 +63,13 @@ pub(crate) struct SealingRepository {
     fresh: Arc<Mutex<HashSet<String>>>,
 }
 
+/// A database that is down is a connection error (503, try again); anything else is unexpected.
 fn connection_error(e: sqlx::Error) -> PersistenceError {
-    PersistenceError::ConnectionError(Box::new(e))
+    if crate::app::error::database_unavailable(&e) {
+        PersistenceError::ConnectionError(Box::new(e))
+    } else {
+        PersistenceError::UnknownError(Box::new(e))
+    }
 }
 
 fn sealing_error(e: PersonalDataError) -> PersistenceError {
