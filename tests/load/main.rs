@@ -57,6 +57,10 @@ struct Args {
     /// is sent: the engine's ceiling, with latency that is mostly queueing.
     #[arg(long)]
     rate: Option<f64>,
+    /// A share that fails on its way (an engine killed, the database restarting) is started
+    /// again, as its citizen would, until `--shares` were sent (at most ten tries per share).
+    #[arg(long)]
+    retry: bool,
     /// How long to wait for the last letters once everything is sent.
     #[arg(long, default_value_t = 300)]
     delivery_timeout_secs: u64,
@@ -407,11 +411,12 @@ async fn main() -> Result<()> {
     });
     let sharing_started = Instant::now();
     let taken = Arc::new(AtomicUsize::new(0));
+    let tries = Arc::new(AtomicUsize::new(0));
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let mut citizens = Vec::new();
     for (token, code) in sessions {
         let (client, partners, taken, sent, arrivals) = (client.clone(), partners.clone(), taken.clone(), sent.clone(), arrivals.clone());
-        let total = args.shares;
+        let (total, retry, tries) = (args.shares, args.retry, tries.clone());
         citizens.push(tokio::spawn(async move {
             loop {
                 if let Some(arrivals) = &arrivals {
@@ -422,8 +427,13 @@ async fn main() -> Result<()> {
                     break;
                 }
                 let p = n % partners.len();
-                if let Ok((id, began)) = share(&client, &token, &code, &partners[p].link).await {
-                    sent.lock().expect("sent").push((p, id, began));
+                match share(&client, &token, &code, &partners[p].link).await {
+                    Ok((id, began)) => sent.lock().expect("sent").push((p, id, began)),
+                    Err(_) if retry && tries.fetch_add(1, Ordering::Relaxed) < 10 * total => {
+                        taken.fetch_sub(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(_) => {}
                 }
             }
         }));

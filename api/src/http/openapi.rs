@@ -163,17 +163,22 @@ pub struct Problem {
 }
 
 /// The problem responses every operation may give, added where they apply: 401 to those that
-/// need a session, 404 to those with an id in the path, 400/422 to those that take input, and
-/// 413/415 to those with a body.
+/// need a session; 404 to those that name something (an id in the path, the query or the body);
+/// 400 to those that take input; 422 to those that take input or run a rule for a session;
+/// 409 and 410 to those that change something; 413/415 to those with a body; 429, 500 and 503 to
+/// all. Schemathesis (`scripts/schemathesis`) checks that no answer falls outside them.
 struct Problems;
 
-const PROBLEMS: [(&str, &str, &str); 8] = [
+const PROBLEMS: [(&str, &str, &str); 11] = [
     ("400", "BadRequest", "Запит не розібрано: неправильні параметри або JSON."),
     ("401", "Unauthorized", "Немає сесії потрібної ролі, або вона прострочена."),
     ("404", "NotFound", "Не знайдено: або такого немає, або воно не ваше (ніколи «заборонено»)."),
+    ("409", "Conflict", "Суперечить поточному стану: уже зроблено, або стан змінився одночасно (повторіть)."),
+    ("410", "Gone", "Більше не діє: строк минув або його відкликано."),
     ("413", "PayloadTooLarge", "Тіло запиту завелике (понад 256 КіБ)."),
     ("415", "UnsupportedMediaType", "Тіло має бути JSON із Content-Type: application/json."),
     ("422", "Unprocessable", "Дію не виконано: правило або значення параметра (пояснення в detail)."),
+    ("429", "TooManyRequests", "Забагато запитів або спроб: зачекайте (Retry-After)."),
     ("500", "Internal", "Внутрішня помилка; її зафіксовано."),
     ("503", "Unavailable", "Сховище тимчасово недоступне."),
 ];
@@ -187,24 +192,29 @@ impl Modify for Problems {
             components.responses.insert(name.to_string(), RefOr::T(response));
         }
         for (path, item) in doc.paths.paths.iter_mut() {
-            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-            for operation in operations.into_iter().flatten() {
-                add_problems(path, operation);
+            let operations =
+                [(false, &mut item.get), (true, &mut item.put), (true, &mut item.post), (true, &mut item.delete), (true, &mut item.patch)];
+            for (changes, operation) in operations {
+                if let Some(operation) = operation {
+                    add_problems(path, changes, operation);
+                }
             }
         }
     }
 }
 
-fn add_problems(path: &str, operation: &mut Operation) {
+fn add_problems(path: &str, changes: bool, operation: &mut Operation) {
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_query = operation.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
     let has_body = operation.request_body.is_some();
     let documentation = operation.tags.iter().flatten().any(|t| t == "documentation");
     for (status, name, _) in PROBLEMS {
         let applies = match status {
-            "400" | "422" => has_query || has_body,
+            "400" => has_query || has_body || path.contains('{'),
+            "422" => has_query || has_body || secured,
             "401" => secured,
-            "404" => path.contains('{'),
+            "404" => path.contains('{') || has_query || has_body,
+            "409" | "410" => changes,
             "413" | "415" => has_body,
             _ => !documentation,
         };
