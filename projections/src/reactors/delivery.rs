@@ -429,9 +429,9 @@ impl DeliveryWorker {
                         .await?;
                     tracing::warn!(job = claimed.job_id, reason, "mail failed for good");
                 } else {
-                    let backoff = (self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)))
-                        .min(MAX_RETRY_DELAY.as_secs_f64())
-                        * jitter();
+                    let backoff =
+                        (self.settings.first_retry.as_secs_f64() * 2f64.powi(claimed.attempts.saturating_sub(1).min(16)) * jitter())
+                            .min(MAX_RETRY_DELAY.as_secs_f64());
                     sqlx::query(
                         "UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2), leased_until = NULL, last_error = $3 WHERE job_id = $1",
                     )

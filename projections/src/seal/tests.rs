@@ -405,3 +405,46 @@ fn pyhanko_validates_the_signature() {
     assert_eq!(code, Some(1));
     assert!(report.lines().any(|l| l == "intact=False"));
 }
+
+/// Hostile signatures: whatever bytes arrive as a P7S, verification answers with a refusal and
+/// never panics; a genuine signature cut short or with a byte changed never verifies the content.
+mod hostile_signatures {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn genuine() -> (Authority, Vec<u8>, Vec<u8>) {
+        let (pki, seal) = pki_between("2026-01-01T00:00:00Z", "2036-01-01T00:00:00Z");
+        let content = copy_bytes();
+        let signature = seal.sign_detached(&content, at("2026-06-01T12:00:00Z")).unwrap();
+        (pki, content, signature)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let (pki, content, _) = genuine();
+            prop_assert!(verify_detached(&bytes, &content, std::slice::from_ref(&pki.certificate)).is_err());
+        }
+
+        #[test]
+        fn a_signature_cut_short_is_refused(cut in 0usize..4096) {
+            let (pki, content, signature) = genuine();
+            let cut = cut % signature.len();
+            prop_assert!(verify_detached(&signature[..cut], &content, std::slice::from_ref(&pki.certificate)).is_err());
+        }
+
+        #[test]
+        fn a_changed_byte_never_verifies_other_content(at_byte in 0usize..4096, xor in 1u8..=255) {
+            let (pki, content, mut signature) = genuine();
+            let i = at_byte % signature.len();
+            signature[i] ^= xor;
+            // A change in what the signature covers, or in its value, is refused. A change that
+            // DER does not bind (rare) may still verify, but only over the same signer and content.
+            if let Ok(verified) = verify_detached(&signature, &content, std::slice::from_ref(&pki.certificate)) {
+                prop_assert!(verify_detached(&signature, b"other content", std::slice::from_ref(&pki.certificate)).is_err(), "{verified:?}");
+            }
+        }
+    }
+}
