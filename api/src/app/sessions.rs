@@ -70,6 +70,10 @@ pub enum SessionError {
     Expired,
     #[error("ви вийшли з цієї сесії: увійдіть знову")]
     Ended,
+    /// Whether it was ended could not be looked up: the database is down. Not the caller's fault,
+    /// and not a reason to sign in again.
+    #[error("сесію зараз не перевірити: сховище тимчасово недоступне, спробуйте ще раз")]
+    Unavailable,
 }
 
 /// A role a session can hold, and the identity it gives a handler.

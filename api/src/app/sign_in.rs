@@ -250,7 +250,10 @@ impl Engine {
         .bind(session.issued_at as f64)
         .fetch_one(&self.pool)
         .await
-        .map_err(|_| SessionError::Invalid)?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not look up whether a session was ended");
+            SessionError::Unavailable
+        })?;
         if ended {
             Err(SessionError::Ended)
         } else {

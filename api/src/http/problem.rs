@@ -92,7 +92,11 @@ impl From<EngineError> for ApiError {
 
 impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
-        Self::unauthorized(e.to_string())
+        match e {
+            // The database did not answer: a 503 to retry, never a 401 that sends people to sign in.
+            SessionError::Unavailable => EngineError::Unavailable(e.to_string()).into(),
+            other => Self::unauthorized(other.to_string()),
+        }
     }
 }
 
@@ -186,5 +190,7 @@ mod tests {
         let expired = ApiError::from(SessionError::Expired);
         assert_eq!((expired.status, expired.code), (StatusCode::UNAUTHORIZED, "unauthorized"));
         assert!(expired.detail.contains("завершилася"));
+        // A session the database could not check is the database's failure, not the caller's.
+        assert_eq!(ApiError::from(SessionError::Unavailable).status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }
