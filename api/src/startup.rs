@@ -16,7 +16,7 @@ use diia_qr_projections::pki::revocation::RevocationLists;
 use diia_qr_projections::pki::DevPki;
 
 use crate::app::sign_in::KepTrust;
-use diia_qr_projections::reactors::delivery::{DeliverySettings, DeliveryWorker};
+use diia_qr_projections::reactors::delivery::{DeliveryCounts, DeliverySettings, DeliveryWorker};
 use diia_qr_projections::reactors::mailer::{MailError, MailTransport};
 use diia_qr_projections::seal::{load_seal, Seal, SealCertificates, SealError, Signer};
 use diia_qr_projections::MIGRATOR;
@@ -261,8 +261,10 @@ impl Application {
         };
         let from = config.mail_from.parse().map_err(|e| StartupError::Config(format!("адреса відправника «{}»: {e}", config.mail_from)))?;
         let message_id_domain = url_host(&public_base_url);
+        let delivery_counts = Arc::new(DeliveryCounts::default());
         let worker = Arc::new(DeliveryWorker {
             pool: pool.clone(),
+            counts: delivery_counts.clone(),
             transport: Arc::new(transport),
             seal,
             codes,
@@ -285,7 +287,7 @@ impl Application {
         tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));
 
         let edge = Edge::new(config.edge.clone(), config.clock.clone());
-        let metrics = Arc::new(crate::http::metrics::Metrics::new(config.metrics_token.clone()));
+        let metrics = Arc::new(crate::http::metrics::Metrics::new(config.metrics_token.clone(), delivery_counts));
         let app = router(AppState { engine: engine.clone(), metrics }, edge);
         let server = tokio::spawn(serve(listener, app, config.edge.clone(), stop_rx.clone()));
         tracing::info!(%addr, public_base_url, "Diia.QR engine started");

@@ -55,6 +55,10 @@ async fn metrics_are_for_the_bearer_of_the_token_and_count_requests_problems_lag
     // The mailbox's confirmation letter went through the outbox.
     let attempts = line("diia_qr_mail_delivery_attempts ").expect("attempts");
     assert!(attempts.rsplit(' ').next().unwrap().parse::<i64>().unwrap() >= 1, "{attempts}");
+    // And this instance counts it as its own accepted delivery, nothing deferred or failed.
+    let accepted = line(r#"diia_qr_instance_deliveries_total{outcome="accepted"} "#).expect("this instance's deliveries");
+    assert!(accepted.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 1, "{accepted}");
+    assert!(line(r#"diia_qr_instance_deliveries_total{outcome="failed"} 0"#).is_some(), "{text}");
     assert!(text.trim_end().ends_with("# EOF"));
     app.shutdown().await;
 }

@@ -22,8 +22,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use diia_qr_projections::reactors::delivery::DeliveryCounts;
+
 use super::problem::ApiError;
 use super::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -64,12 +71,15 @@ pub struct Metrics {
     outbox_pending: Gauge,
     outbox_failed: Gauge,
     outbox_attempts: Gauge,
+    /// This instance's delivery attempts by outcome, copied from the workers' counts at a scrape.
+    deliveries: Family<OutcomeLabels, Counter>,
+    delivery_counts: Arc<DeliveryCounts>,
     /// Who may scrape: `None` keeps `/metrics` closed.
     token: Option<String>,
 }
 
 impl Metrics {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(token: Option<String>, delivery_counts: Arc<DeliveryCounts>) -> Self {
         let mut registry = Registry::with_prefix("diia_qr");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
@@ -88,7 +98,15 @@ impl Metrics {
         registry.register("mail_outbox_pending", "Mail jobs waiting to be sent (all instances)", outbox_pending.clone());
         registry.register("mail_outbox_failed", "Mail jobs given up after their last attempt", outbox_failed.clone());
         registry.register("mail_delivery_attempts", "SMTP delivery attempts made for the jobs in the outbox", outbox_attempts.clone());
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "instance_deliveries",
+            "Delivery attempts of this instance by outcome (accepted, deferred, failed)",
+            deliveries.clone(),
+        );
         Self {
+            deliveries,
+            delivery_counts,
             registry,
             requests,
             latency,
@@ -144,6 +162,11 @@ pub async fn scrape(State(s): State<AppState>, headers: HeaderMap) -> Result<Res
     metrics.outbox_pending.set(outbox.pending);
     metrics.outbox_failed.set(outbox.failed);
     metrics.outbox_attempts.set(outbox.attempts);
+    let counts = &metrics.delivery_counts;
+    for (outcome, count) in [("accepted", &counts.accepted), ("deferred", &counts.deferred), ("failed", &counts.failed)] {
+        let value = count.load(std::sync::atomic::Ordering::Relaxed);
+        metrics.deliveries.get_or_create(&OutcomeLabels { outcome }).inner().store(value, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut text = String::new();
     encode(&mut text, &metrics.registry).map_err(|e| crate::app::EngineError::Internal(format!("метрики не закодовано: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())

@@ -47,8 +47,27 @@ pub struct DeliverySettings {
     pub lease: Duration,
 }
 
+/// What this process's delivery workers did since it started, by outcome: each instance reports
+/// its own (the outbox's figures in the database are the whole cluster's).
+#[derive(Debug, Default)]
+pub struct DeliveryCounts {
+    /// The mail server said "250".
+    pub accepted: std::sync::atomic::AtomicU64,
+    /// Not delivered this time; tried again later.
+    pub deferred: std::sync::atomic::AtomicU64,
+    /// Given up: refused by the mail server, or out of attempts.
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+impl DeliveryCounts {
+    fn count(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub struct DeliveryWorker {
     pub pool: PgPool,
+    pub counts: Arc<DeliveryCounts>,
     pub transport: Arc<MailTransport>,
     pub seal: Arc<dyn Seal>,
     pub codes: Arc<dyn EmailConfirmationCodes>,
@@ -392,6 +411,7 @@ impl DeliveryWorker {
         };
         match outcome {
             Outcome::Accepted(accepted_at) => {
+                DeliveryCounts::count(&self.counts.accepted);
                 if let MailJob::Copies { share_request_id, .. } = &claimed.job {
                     let message_id = copies_message_id(*share_request_id, &self.settings.message_id_domain);
                     if let Err(e) = self.outcomes.delivered(*share_request_id, accepted_at, &message_id).await {
@@ -416,6 +436,7 @@ impl DeliveryWorker {
                 let reason = error.to_string();
                 let out_of_budget = claimed.attempts as u32 >= self.settings.max_attempts;
                 if error.is_permanent() || out_of_budget {
+                    DeliveryCounts::count(&self.counts.failed);
                     if let MailJob::Copies { share_request_id, .. } = &claimed.job {
                         if let Err(e) = self.outcomes.failed(*share_request_id, Utc::now(), &reason).await {
                             tracing::error!(job = claimed.job_id, error = e, "failure not recorded; will retry");
