@@ -253,7 +253,11 @@ fn client_from(ip: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn guessing_short_codes_is_stopped_per_client_and_others_still_scan() {
-    let app = spawn_app_with(|c| c.edge.guesses_per_minute = 10).await;
+    let app = spawn_app_with(|c| {
+        c.edge.guesses_per_minute = 10;
+        c.metrics_token = Some("scrape-token".into());
+    })
+    .await;
     let qr = app.live_qr("для поселення у готель", &["internal-passport"]).await;
     let (_, current) = app.get(&format!("/api/v1/partner/services/{}/qr", qr.service_id), Some(&qr.partner.token)).await;
     let code = current["short_code"].as_str().unwrap().replace('-', "");
@@ -288,6 +292,12 @@ async fn guessing_short_codes_is_stopped_per_client_and_others_still_scan() {
     app.clock.advance(chrono::Duration::seconds(61));
     let response = guesser.get(app.url(&format!("/api/v1/qr-preview?link={code}"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+
+    // The operator sees the flood in the metrics: the refusals by code and by route.
+    let text = app.client.get(app.url("/metrics")).bearer_auth("scrape-token").send().await.unwrap().text().await.unwrap();
+    let value = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).map(str::to_string);
+    assert_eq!(value(r#"diia_qr_problems_total{code="too-many-requests"} "#).as_deref(), Some("16"), "{text}");
+    assert_eq!(value(r#"diia_qr_http_requests_total{method="GET",route="/q/{code}",status="429"} "#).as_deref(), Some("15"), "{text}");
     app.shutdown().await;
 }
 

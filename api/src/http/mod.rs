@@ -155,11 +155,12 @@ pub fn router(state: AppState, edge: Arc<edge::Edge>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "цей метод не підтримується за цією адресою")
         })
-        // Inside the routing (after the fallbacks, so they are counted too): each request is
-        // counted by its route's template, an address nothing serves as `unmatched`.
-        .layer(middleware::from_fn_with_state(counted, metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(edge, edge::limit_request))
+        // Inside the routing (after the fallbacks, so they are counted too): each request is
+        // counted by its route's template, an address nothing serves as `unmatched`. Outside the
+        // edge, so the requests it refuses (429, busy, timed out) are counted as well.
+        .layer(middleware::from_fn_with_state(counted, metrics::record))
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn(edge::security_headers))
         .with_state(state)
