@@ -147,6 +147,30 @@ fn signer_infos(cms: &CmsContentInfoRef) -> Option<*mut sys::OPENSSL_STACK> {
     }
 }
 
+/// A CMS ContentInfo that is the whole of `bytes`: `Err(Some(n))` when one was read from the
+/// first `n` bytes and more follow (openssl's `from_der` accepts such a prefix and drops the
+/// rest), `Err(None)` when none can be read.
+pub(super) fn content_info_of_whole(bytes: &[u8]) -> Result<CmsContentInfo, Option<usize>> {
+    let Ok(length) = std::ffi::c_long::try_from(bytes.len()) else { return Err(None) };
+    let mut cursor = bytes.as_ptr();
+    // SAFETY: d2i reads at most `length` bytes from `cursor`, which points into `bytes`, and moves
+    // `cursor` past what it read; the result is a new object we own (NULL on error).
+    let parsed = unsafe { sys::d2i_CMS_ContentInfo(ptr::null_mut(), &mut cursor, length) };
+    if parsed.is_null() {
+        drop(ErrorStack::get());
+        return Err(None);
+    }
+    // SAFETY: `parsed` is a fresh, owned CMS_ContentInfo; the wrapper frees it on drop.
+    let cms = unsafe { CmsContentInfo::from_ptr(parsed) };
+    // SAFETY: d2i left `cursor` within `bytes` (at most at its end).
+    let read = usize::try_from(unsafe { cursor.offset_from(bytes.as_ptr()) }).unwrap_or(0);
+    if read == bytes.len() {
+        Ok(cms)
+    } else {
+        Err(Some(read))
+    }
+}
+
 /// The first SignerInfo of `cms` (owned by it), if any.
 fn first_signer(cms: &CmsContentInfoRef) -> Option<*mut CMS_SignerInfo> {
     let infos = signer_infos(cms)?;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use openssl::asn1::Asn1Time;
-use openssl::cms::{CMSOptions, CmsContentInfo};
+use openssl::cms::CMSOptions;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};

@@ -1,6 +1,7 @@
 use super::verify::*;
 use super::*;
 use crate::pki::{certificate_builder, new_p256_key, write_private, Authority, DevPki, DEV_SEAL_SUBJECT};
+use openssl::cms::CmsContentInfo;
 use openssl::hash::MessageDigest;
 use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 use openssl::x509::X509NameBuilder;
@@ -417,6 +418,40 @@ mod hostile_signatures {
         let content = copy_bytes();
         let signature = seal.sign_detached(&content, at("2026-06-01T12:00:00Z")).unwrap();
         (pki, content, signature)
+    }
+
+    /// The committed corpus (`tests/corpus/cms/`, written by its `generate.py`): real signatures
+    /// this service does not trust or does not make, and hand-made DER that is deep, long or
+    /// cut. Each is refused with a reason, none panics; the reason names what is wrong.
+    #[test]
+    fn the_hostile_corpus_is_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cms");
+        let content = std::fs::read(dir.join("content.txt")).expect("the corpus's content");
+        let (pki, _) = pki_between("2026-01-01T00:00:00Z", "2036-01-01T00:00:00Z");
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("a corpus entry").path();
+            if path.extension().is_none_or(|e| e != "p7s") {
+                continue;
+            }
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).expect("a corpus file");
+            let refusal = match verify_detached(&bytes, &content, std::slice::from_ref(&pki.certificate)) {
+                Ok(verified) => panic!("{name} verified: {verified:?}"),
+                Err(refusal) => refusal,
+            };
+            // Signatures by a signer the anchor does not know are well formed: untrusted.
+            let expected = match name.as_str() {
+                "self-signed-signer" | "sha1-digest" | "no-signed-attributes" | "attached-content" | "indefinite-length-ber" => {
+                    matches!(refusal, VerifyError::UntrustedSigner(_))
+                }
+                "no-certificates" => matches!(refusal, VerifyError::UntrustedSigner(_) | VerifyError::Other(_)),
+                _ => matches!(refusal, VerifyError::Malformed(_) | VerifyError::Other(_)),
+            };
+            assert!(expected, "{name}: {refusal:?}");
+            seen.push(name);
+        }
+        assert!(seen.len() >= 20, "the corpus is in the repository: {seen:?}");
     }
 
     proptest! {

@@ -55,7 +55,10 @@ pub fn verify_detached_at(
     anchors: &[X509],
     at: Option<DateTime<Utc>>,
 ) -> Result<VerifiedSignature, VerifyError> {
-    let mut cms = CmsContentInfo::from_der(signature_der).map_err(|e| VerifyError::Malformed(format!("не DER CMS ({e})")))?;
+    let mut cms = ffi::content_info_of_whole(signature_der).map_err(|read| match read {
+        None => VerifyError::Malformed("не DER CMS: структуру не прочитано".into()),
+        Some(n) => VerifyError::Malformed(format!("після підпису ({n} байт) є зайві дані: {} байт", signature_der.len() - n)),
+    })?;
     match ffi::signer_count(&cms) {
         None => return Err(VerifyError::Malformed("це не SignedData".into())),
         Some(1) => {}
