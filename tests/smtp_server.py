@@ -1,8 +1,12 @@
 """A real SMTP server on loopback for the tests (aiosmtpd).
 
 Every accepted message is stored as an .eml file in --out. Recipients listed with --reject are
-refused with 550, as a server refuses an unknown mailbox. Prints "ready" once it listens.
+refused with 550, as a server refuses an unknown mailbox. While a file `.full` is in --out the
+mailbox is full (552 5.2.2, as a server over its owner's quota answers); when --out's disk is full
+the message is refused with 452 4.3.1, as a server out of spool space does. Prints "ready" once
+it listens.
 """
+import errno
 import argparse
 import asyncio
 import os
@@ -32,11 +36,22 @@ class Store:
             seconds, self.stall_first = self.stall_first, 0
             open(os.path.join(self.out, ".stalling"), "w").close()
             await asyncio.sleep(seconds)
+        if os.path.exists(os.path.join(self.out, ".full")):
+            return "552 5.2.2 Mailbox full: over quota"
         name = uuid.uuid4().hex
         tmp = os.path.join(self.out, "." + name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(envelope.original_content)
-        os.rename(tmp, os.path.join(self.out, name + ".eml"))
+        try:
+            with open(tmp, "wb") as f:
+                f.write(envelope.original_content)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, os.path.join(self.out, name + ".eml"))
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                return "452 4.3.1 Insufficient system storage"
+            raise
         return "250 2.0.0 Message accepted for delivery"
 
 

@@ -1,5 +1,6 @@
 //! Delivery over a real SMTP exchange on loopback, including the faults a mail server brings:
-//! down then up, a refused recipient, and the engine killed in the middle of a delivery.
+//! down then up, a full mailbox, a refused recipient, and the engine killed in the middle of a
+//! delivery.
 
 use std::time::Duration;
 
@@ -69,6 +70,44 @@ async fn mail_waits_out_a_server_that_is_down_and_nothing_is_lost() {
     let back = SmtpServer::start_on(port, &[], 0.0);
     app.wait_for_share_status(&citizen, &id, "delivered").await;
     assert_eq!(message_ids(&back.received()), [format!("<share-{id}@127.0.0.1>")], "delivered once");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_mailbox_holds_the_letter_until_there_is_room() {
+    let smtp = SmtpServer::start(&[]);
+    let url = smtp.url();
+    let app = spawn_app_with(|c| {
+        c.mail = MailConfig::Smtp(url);
+        c.delivery_max_attempts = 50;
+    })
+    .await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let branch = app.confirmed_branch_via_smtp(&partner, "reception@palazzo.example", &smtp).await;
+    let (_, link) = app.service_with_qr(&partner, &branch, "для поселення у готель", &["internal-passport"]).await;
+    let (citizen, id) = app.consented_share(&link, &citizens::maryana()).await;
+    // The organisation's mailbox is over its quota: the server answers 552 5.2.2.
+    let full = smtp.inbox.join(".full");
+    std::fs::write(&full, b"").unwrap();
+
+    app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;
+    let error = eventually(Duration::from_secs(30), "deferred attempts while the mailbox is full", || async {
+        let row: (i32, Option<String>) = sqlx::query_as("SELECT attempts, last_error FROM mail_outbox WHERE kind = 'copies'")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()?;
+        (row.0 >= 2).then_some(row.1)
+    })
+    .await;
+    assert!(error.as_deref().is_some_and(|e| e.contains("переповнена") && e.contains("5.2.2")), "{error:?}");
+    let (_, waiting) = app.get(&format!("/api/v1/citizen/share-requests/{id}"), Some(&citizen)).await;
+    assert_eq!(waiting["status"], "sent", "waiting for room, not failed");
+
+    // The owner makes room: the letter goes out, once.
+    std::fs::remove_file(&full).unwrap();
+    app.wait_for_share_status(&citizen, &id, "delivered").await;
+    let share_letters = message_ids(&smtp.received()).into_iter().filter(|m| m.contains(&id)).count();
+    assert_eq!(share_letters, 1, "delivered once");
     app.shutdown().await;
 }
 

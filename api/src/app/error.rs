@@ -83,8 +83,9 @@ pub fn database_unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
         // SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down by the administrator,
-        // after a crash, or not yet accepting connections), 53300 (too many connections).
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0") || c == "53300"),
+        // after a crash, or not yet accepting connections), class 53 (insufficient resources: the
+        // disk full, out of memory, too many connections). The transaction was rolled back.
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0") || c.starts_with("53")),
         _ => false,
     }
 }

@@ -14,6 +14,9 @@ pub enum MailError {
     Permanent(String),
     #[error("поштовий сервер недоступний: {0}")]
     Transient(String),
+    /// The recipient's mailbox is full: it clears when its owner makes room, so it is retried.
+    #[error("поштова скринька одержувача переповнена, лист буде надіслано, щойно звільниться місце: {0}")]
+    MailboxFull(String),
     #[error("не вдалося записати лист у {path}: {source}")]
     Folder { path: PathBuf, source: std::io::Error },
     #[error("неправильна адреса SMTP-сервера: {0}")]
@@ -24,6 +27,13 @@ impl MailError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::Permanent(_) | Self::Config(_))
     }
+}
+
+/// Whether a 5xx refusal is a full mailbox, which clears once its owner makes room: RFC 3463
+/// calls X.2.2 "mailbox full" a persistent transient failure, and RFC 5321 (4.5.3.1.10) asks
+/// clients to take 552 as 452. A message too large for the server (X.3.4) stays permanent.
+fn mailbox_full(code: Option<&str>, text: &str) -> bool {
+    text.contains("5.2.2") || (code == Some("552") && !text.contains("5.3.4"))
 }
 
 pub enum MailTransport {
@@ -84,17 +94,49 @@ impl MailTransport {
                     .open(&tmp)
                     .await
                     .map_err(folder_error)?;
-                tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await.map_err(folder_error)?;
-                tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(folder_error)?;
-                drop(file);
-                tokio::fs::rename(&tmp, dir.join(format!("{file_stem}.eml"))).await.map_err(folder_error)?;
+                // On the disk before it counts as accepted: a full disk is an error here (ENOSPC
+                // may surface only at fsync), retried, and never a letter recorded but lost.
+                let written = async {
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+                    file.sync_all().await?;
+                    drop(file);
+                    tokio::fs::rename(&tmp, dir.join(format!("{file_stem}.eml"))).await?;
+                    tokio::fs::File::open(dir).await?.sync_all().await
+                };
+                if let Err(source) = written.await {
+                    // A partial letter must not hold the space the next attempt needs.
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(folder_error(source));
+                }
                 Ok(Utc::now())
             }
             Self::Smtp(transport) => match transport.send(message.clone()).await {
                 Ok(_) => Ok(Utc::now()),
-                Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+                Err(e) if e.is_permanent() => {
+                    let text = e.to_string();
+                    if mailbox_full(e.status().map(|c| c.to_string()).as_deref(), &text) {
+                        Err(MailError::MailboxFull(text))
+                    } else {
+                        Err(MailError::Permanent(text))
+                    }
+                }
                 Err(e) => Err(MailError::Transient(e.to_string())),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox_full;
+
+    #[test]
+    fn a_full_mailbox_is_waited_out_and_other_refusals_are_final() {
+        assert!(mailbox_full(Some("552"), "permanent error (552): 5.2.2 Mailbox full: over quota"));
+        assert!(mailbox_full(Some("552"), "permanent error (552): Requested mail action aborted: exceeded storage allocation"));
+        assert!(mailbox_full(Some("550"), "permanent error (550): 5.2.2 mailbox full"));
+        assert!(!mailbox_full(Some("552"), "permanent error (552): 5.3.4 Message size exceeds fixed limit"));
+        assert!(!mailbox_full(Some("550"), "permanent error (550): 5.1.1 <a@b.example>: mailbox unavailable"));
+        assert!(!mailbox_full(None, "permanent error: connection refused"));
     }
 }
