@@ -24,6 +24,9 @@ async fn a_citizen_shares_documents_and_the_branch_mailbox_gets_signed_copies() 
     assert_eq!(share["purposes"], json!(["для поселення у готель"]));
     assert_eq!(share["history_label"], "В обробці");
     let id = share["share_request_id"].as_str().unwrap().to_string();
+    // The scan's answer is the request as the log has it.
+    let (_, stored) = app.get(&format!("/api/v1/citizen/share-requests/{id}"), Some(&citizen)).await;
+    assert_eq!(stored, share);
 
     app.verify_and_confirm(&citizen, &id, &code).await;
     let (status, body) = app.post(&format!("/api/v1/citizen/share-requests/{id}/send"), Some(&citizen), json!({})).await;

@@ -155,9 +155,9 @@ impl Engine {
         self.snapshot_for_token(&token).await.1
     }
 
-    /// Resolves a scanned QR into a new share request. Refused scans are counted per service and
-    /// reason.
-    pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<Uuid, EngineError> {
+    /// Resolves a scanned QR into a new share request, answered with the request as opened.
+    /// Refused scans are counted per service and reason.
+    pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<(Uuid, ShareRequest), EngineError> {
         let (service_id, snapshot) = match self.resolve_scanned(scanned).await {
             Ok(token) => self.snapshot_for_token(&token).await,
             Err(e) => (None, Err(e)),
@@ -180,8 +180,8 @@ impl Engine {
             opened_at: now,
             expires_at: now + self.settings.share_ttl,
         };
-        self.shares.execute_new(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
-        Ok(share_request_id)
+        let opened = self.shares.execute_new(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
+        Ok((share_request_id, opened))
     }
 
     /// A citizen's own request; someone else's is "not found", never "forbidden".

@@ -178,8 +178,7 @@ async fn flow(app: &Application, out: &Path) -> anyhow::Result<()> {
     let mut sent = Vec::new();
     for (surname, link, choices) in journeys {
         let c = citizen(&citizens, surname);
-        let id = engine.scan(&c.rnokpp, &links[link]).await?;
-        let share = engine.share_request(&c.rnokpp, id).await?;
+        let (id, share) = engine.scan(&c.rnokpp, &links[link]).await?;
         let snap = share.snapshot().context("знімок запиту")?;
         step(&format!(
             "{} сканує QR: «{}», {}; мета: {}",

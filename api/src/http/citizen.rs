@@ -92,8 +92,8 @@ pub async fn scan(
     Session(who): Citizen,
     ApiJson(b): ApiJson<ScanBody>,
 ) -> ApiResult<(StatusCode, Json<ShareRequestView>)> {
-    let id = s.engine.scan(&who, &b.link).await?;
-    Ok((StatusCode::CREATED, view(&s, &who, id).await?))
+    let (id, opened) = s.engine.scan(&who, &b.link).await?;
+    Ok((StatusCode::CREATED, Json(ShareRequestView::of(id, &opened))))
 }
 
 #[utoipa::path(

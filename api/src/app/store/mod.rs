@@ -109,16 +109,22 @@ where
     }
 
     /// Runs the command that creates aggregate `id`, a UUID the caller has just made: its empty
-    /// history is not asked for.
+    /// history is not asked for, and the aggregate it made is answered without reading it back.
     pub(super) async fn execute_new(
         &self,
         id: Uuid,
         command: A::Command,
         actor: &Actor,
         issued_at: DateTime<Utc>,
-    ) -> Result<(), EngineError> {
-        self.reads.expect_new(&id.to_string());
-        self.execute(id, command, actor, issued_at).await
+    ) -> Result<A, EngineError> {
+        let key = id.to_string();
+        self.reads.expect_new(&key);
+        let executed = self.execute(id, command, actor, issued_at).await;
+        let written = self.reads.take_written(&key);
+        executed?;
+        // The new aggregate is its first events applied to nothing: no read of what was just written.
+        let events = written.ok_or_else(|| EngineError::Internal(format!("the events of new {} {key} were not kept", A::TYPE)))?;
+        Ok(cache::replay(A::default(), 0, events)?.0)
     }
 
     pub(super) async fn execute(&self, id: Uuid, command: A::Command, actor: &Actor, issued_at: DateTime<Utc>) -> Result<(), EngineError> {

@@ -7,7 +7,7 @@
 //! key (aggregate_type, aggregate_id, sequence) — stay postgres-es's; its repository still
 //! serves the streams.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
@@ -61,6 +61,9 @@ pub(crate) struct SealingRepository {
     /// side and the reads: their load is known to be empty without asking. If one were not new
     /// after all, its append would conflict.
     fresh: Arc<Mutex<HashSet<String>>>,
+    /// The events appended for each of those fresh ids, until the caller takes them: the answer
+    /// to a scan is built from them, not from a second read of what was just written.
+    written: Arc<Mutex<HashMap<String, Option<Vec<SerializedEvent>>>>>,
 }
 
 /// A database that is down is a connection error (503, try again); anything else is unexpected.
@@ -103,17 +106,29 @@ fn random_key() -> Result<Vec<u8>, PersistenceError> {
 
 impl SealingRepository {
     pub(crate) fn new(pool: &PgPool) -> Self {
-        Self { inner: PostgresEventRepository::new(pool.clone()), pool: pool.clone(), fresh: Arc::default() }
+        Self { inner: PostgresEventRepository::new(pool.clone()), pool: pool.clone(), fresh: Arc::default(), written: Arc::default() }
     }
 
     /// A second repository on the same pool that knows the same fresh ids.
     pub(crate) fn twin(&self) -> Self {
-        Self { inner: PostgresEventRepository::new(self.pool.clone()), pool: self.pool.clone(), fresh: self.fresh.clone() }
+        Self {
+            inner: PostgresEventRepository::new(self.pool.clone()),
+            pool: self.pool.clone(),
+            fresh: self.fresh.clone(),
+            written: self.written.clone(),
+        }
     }
 
     /// The next load of `id` is of an aggregate no one has written yet.
     pub(crate) fn expect_new(&self, id: &str) {
         self.fresh.lock().expect("the fresh ids").insert(id.to_string());
+        self.written.lock().expect("the fresh ids' events").insert(id.to_string(), None);
+    }
+
+    /// The events appended for fresh `id` (as the command made them, not sealed), and forgets
+    /// them; None when nothing was appended.
+    pub(crate) fn take_written(&self, id: &str) -> Option<Vec<SerializedEvent>> {
+        self.written.lock().expect("the fresh ids' events").remove(id).flatten()
     }
 
     /// The events of one aggregate after `after`, opened.
@@ -206,7 +221,12 @@ impl SealingRepository {
             .execute(&self.pool)
             .await;
         match result {
-            Ok(done) if done.rows_affected() == events.len() as u64 => Ok(()),
+            Ok(done) if done.rows_affected() == events.len() as u64 => {
+                if let Some(slot) = self.written.lock().expect("the fresh ids' events").get_mut(aggregate_id) {
+                    *slot = Some(events.to_vec());
+                }
+                Ok(())
+            }
             Ok(_) => Err(PersistenceError::OptimisticLockError),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => Err(PersistenceError::OptimisticLockError),
             Err(e) => Err(connection_error(e)),

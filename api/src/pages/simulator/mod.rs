@@ -116,7 +116,7 @@ pub async fn scan(State(s): State<AppState>, lang: Lang, headers: HeaderMap, For
     let opened = async {
         let token = s.engine.dev_citizen_session(form.citizen.trim()).await?;
         let citizen = Rnokpp::parse(form.citizen.trim()).map_err(|e| crate::app::EngineError::invalid("rnokpp-invalid", e))?;
-        let id = s.engine.scan(&citizen, &form.link).await?;
+        let (id, _) = s.engine.scan(&citizen, &form.link).await?;
         Ok::<_, crate::app::EngineError>((token, id))
     };
     match opened.await {
