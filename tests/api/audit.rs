@@ -423,3 +423,101 @@ async fn a_partner_downloads_a_received_copy_again_exactly_as_mailed_and_it_is_a
     }
     app.shutdown().await;
 }
+
+/// The follower as it was before batches: one event per transaction.
+struct OneEventAtATime(diia_qr_projections::audit_trail::AuditTrail);
+
+#[async_trait::async_trait]
+impl diia_qr_projections::log::Projection for OneEventAtATime {
+    fn name(&self) -> &'static str {
+        "audit_trail"
+    }
+    fn batch_size(&self) -> i64 {
+        1
+    }
+    async fn apply(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        event: &diia_qr_projections::log::StoredEvent,
+    ) -> Result<(), diia_qr_projections::log::ProjectionError> {
+        self.0.apply(conn, event).await
+    }
+}
+
+/// Copies a table between two databases of the cluster, rows as they are.
+async fn copy_table(from: &sqlx::PgPool, to: &sqlx::PgPool, table: &str) {
+    use futures_util::TryStreamExt;
+    use sqlx::postgres::PgPoolCopyExt;
+    let rows: Vec<_> = from.copy_out_raw(&format!("COPY {table} TO STDOUT")).await.unwrap().try_collect().await.expect("the rows out");
+    let mut sink = to.copy_in_raw(&format!("COPY {table} FROM STDIN")).await.unwrap();
+    for chunk in rows {
+        sink.send(chunk).await.unwrap();
+    }
+    sink.finish().await.unwrap();
+}
+
+/// Everything the trail wrote, a line a row.
+async fn trail_dump(pool: &sqlx::PgPool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for query in [
+        "SELECT concat_ws(' | ', idx, entry, encode(leaf_hash, 'hex'), kind, partner_id, share_request_id, source_event) FROM audit_entries ORDER BY idx",
+        "SELECT concat_ws(' | ', level, idx, encode(hash, 'hex')) FROM audit_nodes ORDER BY level, idx",
+        "SELECT concat_ws(' | ', idx, encode(citizen_digest, 'hex'), scope) FROM audit_citizen_entries ORDER BY idx",
+        "SELECT concat_ws(' | ', aggregate_id, encode(citizen_digest, 'hex'), partner_id) FROM audit_owners ORDER BY aggregate_id",
+        "SELECT concat_ws(' | ', scope, encode(salt, 'hex')) FROM audit_salts ORDER BY scope",
+        "SELECT concat_ws(' | ', 'size', size) FROM audit_head",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(query).fetch_all(pool).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+        lines.extend(rows);
+    }
+    lines
+}
+
+/// The follower writes a batch of events in a few statements. The entries, their subtrees,
+/// chains, owners and citizen links must be those that one event at a time writes, over a log
+/// with several partners' and citizens' requests and an erasure in the middle.
+#[tokio::test]
+async fn the_trail_written_in_batches_equals_the_trail_written_one_event_at_a_time() {
+    use diia_qr_projections::keys::{KeyGenerations, KeyRing};
+    let app = spawn_app().await;
+    let (qr, _) = delivered_share(&app).await;
+    let (citizen, second) = app.consented_share(&qr.link, &citizens::yevhen()).await;
+    app.post(&format!("/api/v1/citizen/share-requests/{second}/send"), Some(&citizen), json!({})).await;
+    app.wait_for_share_status(&citizen, &second, "delivered").await;
+    let engine = app.app.as_ref().unwrap().engine.clone();
+    app.clock.advance(chrono::Duration::days(30) + chrono::Duration::minutes(1));
+    assert_eq!(engine.erase_overdue().await.unwrap(), 2, "both requests are past their retention");
+    // After the erasure: another citizen, and a request of the same citizen again.
+    app.consented_share(&qr.link, &citizens::ihor()).await;
+    app.consented_share(&qr.link, &citizens::maryana()).await;
+    trail_caught_up(&app).await;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.pool).await.unwrap();
+
+    let keys = KeyRing::derive(b"one key for both trails", KeyGenerations::default()).unwrap();
+    let mut dumps = Vec::new();
+    for one_at_a_time in [true, false] {
+        let (_, pool) = diia_qr_tests::fresh_database().await;
+        for table in ["events", "share_data_keys", "audit_salts"] {
+            copy_table(&app.pool, &pool, table).await;
+        }
+        // The same salt for each scope in both trails (an erased scope's would be a throwaway,
+        // random each time): the commitments then compare.
+        sqlx::query("UPDATE audit_salts SET salt = sha256(convert_to(scope, 'UTF8')), erased_at = NULL").execute(&pool).await.unwrap();
+        let trail = diia_qr_projections::audit_trail::AuditTrail::new(&keys);
+        let applied = if one_at_a_time {
+            diia_qr_projections::log::catch_up(&pool, &OneEventAtATime(trail)).await
+        } else {
+            diia_qr_projections::log::catch_up(&pool, &trail).await
+        };
+        assert_eq!(applied.unwrap() as i64, events);
+        dumps.push(trail_dump(&pool).await);
+    }
+    let entries = dumps[1].iter().filter(|l| l.contains(" | {")).count() as i64;
+    assert_eq!(entries, events, "one entry per event");
+    assert!(dumps[1].iter().any(|l| l.contains("ShareRequestPersonalDataErased")), "the erasure is in the trail");
+    for (one, batched) in dumps[0].iter().zip(&dumps[1]) {
+        assert_eq!(one, batched);
+    }
+    assert_eq!(dumps[0].len(), dumps[1].len());
+    app.shutdown().await;
+}

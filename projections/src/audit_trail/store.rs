@@ -61,7 +61,7 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> Result<Vec
     let mut indexes = Vec::with_capacity(entries.len());
     // Each entry names the previous entry of its partner and of its share request: a line
     // dropped from a filtered export breaks the chain at a place the verifier can name.
-    let mut chain_heads: HashMap<(bool, Uuid), Option<i64>> = HashMap::new();
+    let mut chain_heads = chain_heads(conn, entries).await?;
     let (mut levels, mut node_indexes, mut node_hashes_out) = (Vec::new(), Vec::new(), Vec::new());
     let (mut idxs, mut texts, mut leaves, mut kinds, mut partners, mut shares, mut sources) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -71,10 +71,7 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> Result<Vec
         let mut previous = serde_json::Map::new();
         for (is_share, id) in [(false, entry.partner_id), (true, entry.share_request_id)] {
             let Some(id) = id else { continue };
-            let head = match chain_heads.get(&(is_share, id)) {
-                Some(head) => *head,
-                None => last_of_chain(conn, is_share, id).await?,
-            };
+            let head = chain_heads.get(&(is_share, id)).copied().flatten();
             previous.insert(if is_share { "share".into() } else { "partner".into() }, serde_json::json!(head));
             chain_heads.insert((is_share, id), Some(index as i64));
         }
@@ -140,14 +137,29 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> Result<Vec
     Ok(indexes)
 }
 
-/// The newest entry of a partner's or a share request's chain.
-async fn last_of_chain(conn: &mut PgConnection, share: bool, id: Uuid) -> Result<Option<i64>, TrailError> {
-    let sql = if share {
-        "SELECT max(idx) FROM audit_entries WHERE share_request_id = $1"
-    } else {
-        "SELECT max(idx) FROM audit_entries WHERE partner_id = $1"
+/// The newest entry of each partner's and share request's chain these entries continue (keyed
+/// `(is_share, id)`; None for a chain not started), in one statement.
+async fn chain_heads(conn: &mut PgConnection, entries: &[NewEntry]) -> Result<HashMap<(bool, Uuid), Option<i64>>, TrailError> {
+    let distinct = |ids: Vec<Uuid>| {
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     };
-    Ok(sqlx::query_scalar(sql).bind(id).fetch_one(&mut *conn).await?)
+    let partners = distinct(entries.iter().filter_map(|e| e.partner_id).collect());
+    let shares = distinct(entries.iter().filter_map(|e| e.share_request_id).collect());
+    let rows = sqlx::query(
+        "SELECT false AS share, p.id, (SELECT max(e.idx) FROM audit_entries e WHERE e.partner_id = p.id) AS last
+           FROM unnest($1::uuid[]) AS p(id)
+         UNION ALL
+         SELECT true, s.id, (SELECT max(e.idx) FROM audit_entries e WHERE e.share_request_id = s.id)
+           FROM unnest($2::uuid[]) AS s(id)",
+    )
+    .bind(&partners)
+    .bind(&shares)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(|row| Ok(((row.try_get("share")?, row.try_get("id")?), row.try_get("last")?))).collect()
 }
 
 /// The stored hashes of these complete subtrees.
@@ -222,17 +234,43 @@ pub async fn inclusion_proofs(conn: &mut PgConnection, indexes: &[u64], size: u6
 /// The secret a scope's personal values are committed with: made on first use. An erased
 /// scope gets a throwaway salt, never stored: what is committed under it can never be opened.
 pub async fn salt_for(conn: &mut PgConnection, scope: &str) -> Result<Vec<u8>, TrailError> {
-    let mut fresh = vec![0u8; 32];
-    // OpenSSL's generator fails only when the system has no entropy source at all.
-    openssl::rand::rand_bytes(&mut fresh).map_err(|e| sqlx::Error::Protocol(format!("no randomness: {e}")))?;
-    sqlx::query("INSERT INTO audit_salts (scope, salt) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(scope)
+    let scope = scope.to_string();
+    let mut salts = salts_for(conn, std::slice::from_ref(&scope)).await?;
+    Ok(salts.remove(&scope).unwrap_or_default())
+}
+
+/// [`salt_for`] each of these scopes, in one statement to make the missing ones and one to
+/// read them all.
+pub async fn salts_for(conn: &mut PgConnection, scopes: &[String]) -> Result<HashMap<String, Vec<u8>>, TrailError> {
+    let mut distinct = scopes.to_vec();
+    // In one order, so that two appenders making salts at once cannot deadlock.
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut fresh = Vec::with_capacity(distinct.len());
+    for _ in &distinct {
+        let mut salt = vec![0u8; 32];
+        // OpenSSL's generator fails only when the system has no entropy source at all.
+        openssl::rand::rand_bytes(&mut salt).map_err(|e| sqlx::Error::Protocol(format!("no randomness: {e}")))?;
+        fresh.push(salt);
+    }
+    sqlx::query("INSERT INTO audit_salts (scope, salt) SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING")
+        .bind(&distinct)
         .bind(&fresh)
         .execute(&mut *conn)
         .await?;
-    let stored: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT salt FROM audit_salts WHERE scope = $1").bind(scope).fetch_one(&mut *conn).await?;
-    Ok(stored.unwrap_or(fresh))
+    let rows = sqlx::query("SELECT scope, salt FROM audit_salts WHERE scope = ANY($1)").bind(&distinct).fetch_all(&mut *conn).await?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in rows {
+        stored.insert(row.try_get::<String, _>("scope")?, row.try_get::<Option<Vec<u8>>, _>("salt")?);
+    }
+    Ok(distinct
+        .into_iter()
+        .zip(fresh)
+        .map(|(scope, fresh)| {
+            let salt = stored.remove(&scope).flatten().unwrap_or(fresh);
+            (scope, salt)
+        })
+        .collect())
 }
 
 /// The salts of these scopes that still exist (erased ones are absent).
