@@ -12,6 +12,7 @@ use diia_qr_domain::share_request::ShareRequestServices;
 use diia_qr_projections::documents::pdf::PdfBuilder;
 use diia_qr_projections::keys::{KeyRing, MailboxConfirmationCodes};
 use diia_qr_projections::log::spawn_follower;
+use diia_qr_projections::log::wakeups::Wakeups;
 use diia_qr_projections::pki::revocation::RevocationLists;
 use diia_qr_projections::pki::DevPki;
 
@@ -246,8 +247,11 @@ impl Application {
         tokio::task::spawn_blocking(PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        // One LISTEN connection for the whole process (ADR 0009).
+        let wakeups = Arc::new(Wakeups::default());
+        tasks.push(wakeups.clone().spawn(pool.clone(), stop_rx.clone()));
         for p in diia_qr_projections::projections(&keys) {
-            tasks.push(spawn_follower(pool.clone(), p, stop_rx.clone()));
+            tasks.push(spawn_follower(pool.clone(), p, wakeups.events(), stop_rx.clone()));
         }
         let transport = match &config.mail {
             MailConfig::Folder(dir) => {
@@ -281,7 +285,7 @@ impl Application {
         // Several deliveries at once (each claims its own job, SKIP LOCKED): one letter's SMTP
         // exchange need not wait for another's. Each finishes its letter before it stops.
         for _ in 0..config.delivery_workers.max(1) {
-            tasks.push(worker.clone().spawn(stop_rx.clone()));
+            tasks.push(worker.clone().spawn(wakeups.mail(), stop_rx.clone()));
         }
         tasks.push(spawn_expiry_sweeper(engine.clone(), stop_rx.clone()));
         tasks.push(spawn_checkpoint_signer(engine.clone(), stop_rx.clone()));

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
 
@@ -251,23 +250,16 @@ const HALTED_POLL: Duration = Duration::from_secs(2);
 /// second. Waiting this long lets the notifications of a burst become one batch (ADR 0007).
 const COALESCE: Duration = Duration::from_millis(10);
 
-/// Follows the log until `stop` turns true: woken by the insert trigger's NOTIFY, and by a poll
-/// in case a notification was missed (or the events' transaction committed after it).
-pub fn spawn_follower(pool: PgPool, projection: Arc<dyn Projection>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+/// Follows the log until `stop` turns true: woken through `wake` by the insert trigger's
+/// NOTIFY (`wakeups`), and by a poll in case a notification was missed (or the events'
+/// transaction committed after it).
+pub fn spawn_follower(
+    pool: PgPool,
+    projection: Arc<dyn Projection>,
+    mut wake: watch::Receiver<u64>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(mut l) => match l.listen("diia_qr_events").await {
-                Ok(()) => Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN failed; polling only");
-                    None
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "no listener connection; polling only");
-                None
-            }
-        };
         let mut failures = 0u32;
         let mut halted = false;
         loop {
@@ -301,15 +293,10 @@ pub fn spawn_follower(pool: PgPool, projection: Arc<dyn Projection>, mut stop: w
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(pause) => {}
                 _ = async {
-                    match listener.as_mut() {
-                        Some(l) => {
-                            let _ = l.recv().await;
-                            tokio::time::sleep_until(cycle + COALESCE).await;
-                            // The burst's other notifications are answered by the same batch.
-                            while l.next_buffered().is_some() {}
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
+                    super::wakeups::next(&mut wake).await;
+                    tokio::time::sleep_until(cycle + COALESCE).await;
+                    // The burst's other notifications are answered by the same batch.
+                    wake.borrow_and_update();
                 }, if healthy => {}
             }
         }

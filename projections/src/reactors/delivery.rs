@@ -16,7 +16,6 @@ use diia_qr_domain::share_request::{ShareRequestEvent, ShareSnapshot};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
-use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -469,12 +468,8 @@ impl DeliveryWorker {
     }
 
     /// Delivers until `stop` turns true; woken by new jobs, and by a poll for due retries.
-    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: Arc<Self>, mut wake: watch::Receiver<u64>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut listener = match PgListener::connect_with(&self.pool).await {
-                Ok(mut l) => l.listen("diia_qr_mail").await.ok().map(|_| l),
-                Err(_) => None,
-            };
             loop {
                 if *stop.borrow() {
                     return;
@@ -487,12 +482,7 @@ impl DeliveryWorker {
                 tokio::select! {
                     _ = stop.changed() => {}
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = async {
-                        match listener.as_mut() {
-                            Some(l) => { let _ = l.recv().await; }
-                            None => std::future::pending::<()>().await,
-                        }
-                    } => {}
+                    _ = crate::log::wakeups::next(&mut wake) => {}
                 }
             }
         })
