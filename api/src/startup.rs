@@ -226,6 +226,9 @@ impl Application {
         if config.dev_sign_in {
             tracing::warn!("development sign-in is on: it trusts submitted identities; never enable it in a deployment");
         }
+        // One LISTEN connection for the whole process, and the announcements of its appends
+        // (ADR 0009, ADR 0010).
+        let wakeups = Arc::new(Wakeups::default());
         let engine = Arc::new(
             Engine::new(EngineParts {
                 pool: pool.clone(),
@@ -239,6 +242,7 @@ impl Application {
                 seal: seal.clone(),
                 seal_certificates,
                 kep,
+                wakeups: wakeups.clone(),
             })
             .map_err(SealError::from)?,
         );
@@ -247,11 +251,9 @@ impl Application {
         tokio::task::spawn_blocking(PdfBuilder::prepare_fonts);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        // One LISTEN connection for the whole process (ADR 0009).
-        let wakeups = Arc::new(Wakeups::default());
         tasks.push(wakeups.clone().spawn(pool.clone(), stop_rx.clone()));
         for p in diia_qr_projections::projections(&keys) {
-            tasks.push(spawn_follower(pool.clone(), p, wakeups.events(), stop_rx.clone()));
+            tasks.push(spawn_follower(pool.clone(), p, wakeups.clone(), stop_rx.clone()));
         }
         let transport = match &config.mail {
             MailConfig::Folder(dir) => {

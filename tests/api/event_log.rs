@@ -137,3 +137,33 @@ async fn the_log_is_append_only() {
     let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
     assert!(delete.is_err());
 }
+
+/// Appends are announced by the process that made them, after its commit (ADR 0010): another
+/// instance on the same database hears it on its listener, on the right channel.
+#[tokio::test]
+async fn an_append_announced_by_one_instance_wakes_the_followers_of_another() {
+    use diia_qr_projections::log::wakeups::Wakeups;
+    use std::sync::Arc;
+
+    let (_url, pool) = fresh_database().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (here, there) = (Arc::new(Wakeups::default()), Arc::new(Wakeups::default()));
+    let (mut events_there, mut mail_there) = (there.events(), there.mail());
+    let tasks = [here.clone().spawn(pool.clone(), stopped.clone()), there.clone().spawn(pool.clone(), stopped)];
+    // A listener that connects wakes its own waiters (it may have missed something): then it listens.
+    let within = Duration::from_secs(10);
+    tokio::time::timeout(within, events_there.changed()).await.expect("the listener connected").unwrap();
+    mail_there.borrow_and_update();
+
+    here.events_appended();
+    tokio::time::timeout(within, events_there.changed()).await.expect("the other instance was woken").unwrap();
+    assert!(!mail_there.has_changed().unwrap(), "an append wakes followers, not the delivery workers");
+
+    here.mail_enqueued();
+    tokio::time::timeout(within, mail_there.changed()).await.expect("the other instance's delivery workers were woken").unwrap();
+
+    stop.send(true).unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}

@@ -36,6 +36,7 @@ use diia_qr_domain::partner::Partner;
 use diia_qr_domain::service::Service;
 use diia_qr_domain::share_request::{DocumentRegistry, ShareRequest, ShareRequestServices};
 use diia_qr_projections::keys::{KeyPurpose, KeyRing, PurposeKey};
+use diia_qr_projections::log::wakeups::Wakeups;
 use sqlx::PgPool;
 
 pub use citizen::ShareHistoryEntry;
@@ -87,6 +88,8 @@ pub struct EngineParts {
     pub seal_certificates: diia_qr_projections::seal::SealCertificates,
     /// The qualified CAs partners' КЕП may come from, and their CRLs.
     pub kep: sign_in::KepTrust,
+    /// Where appends are announced, for the followers of this and the other instances.
+    pub wakeups: Arc<Wakeups>,
 }
 
 pub struct Engine {
@@ -114,14 +117,26 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(parts: EngineParts) -> Result<Self, openssl::error::ErrorStack> {
-        let EngineParts { pool, keys, mailbox_codes, citizen_services, ca_pem, clock, settings, audit, seal, seal_certificates, kep } =
-            parts;
+        let EngineParts {
+            pool,
+            keys,
+            mailbox_codes,
+            citizen_services,
+            ca_pem,
+            clock,
+            settings,
+            audit,
+            seal,
+            seal_certificates,
+            kep,
+            wakeups,
+        } = parts;
         Ok(Self {
-            partners: Store::new(&pool, ()),
-            branches: Store::new(&pool, BranchServices { codes: mailbox_codes }),
-            services: Store::new(&pool, ()),
+            partners: Store::new(&pool, &wakeups, ()),
+            branches: Store::new(&pool, &wakeups, BranchServices { codes: mailbox_codes }),
+            services: Store::new(&pool, &wakeups, ()),
             registry: citizen_services.registry.clone(),
-            shares: Store::new(&pool, citizen_services),
+            shares: Store::new(&pool, &wakeups, citizen_services),
             qr_tokens: QrTokens::new(&keys, &settings.public_base_url),
             sessions: Sessions::new(&keys, clock.clone()),
             search_cursors: keys.key(KeyPurpose::SearchCursors).clone(),

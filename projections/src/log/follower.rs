@@ -14,6 +14,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
 
 use super::reader::{read_after, LogPosition, StoredEvent};
+use super::wakeups::Wakeups;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -74,6 +75,11 @@ pub trait Projection: Send + Sync {
     /// wait for (the audit trail's head) keeps it small.
     fn batch_size(&self) -> i64 {
         500
+    }
+    /// Whether its batches put letters in the outbox: the delivery workers are then woken
+    /// after each one that applied events.
+    fn enqueues_mail(&self) -> bool {
+        false
     }
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
     /// Applies a batch in log order, as `apply` would one by one; on failure, says which event
@@ -245,20 +251,20 @@ pub async fn catch_up(pool: &PgPool, projection: &dyn Projection) -> Result<usiz
 /// How often a halted projection looks whether it was resumed or rebuilt.
 const HALTED_POLL: Duration = Duration::from_secs(2);
 
-/// The shortest time between two batches of one follower. Every append notifies every follower;
+/// The shortest time between two batches of one follower. Every append wakes every follower;
 /// under load, answering each notification on its own means thousands of near-empty batches a
 /// second. Waiting this long lets the notifications of a burst become one batch (ADR 0007).
 const COALESCE: Duration = Duration::from_millis(10);
 
-/// Follows the log until `stop` turns true: woken through `wake` by the insert trigger's
-/// NOTIFY (`wakeups`), and by a poll in case a notification was missed (or the events'
-/// transaction committed after it).
+/// Follows the log until `stop` turns true: woken by the announcements of appends (`wakeups`),
+/// and by a poll in case one was missed (or an older transaction still held the events back).
 pub fn spawn_follower(
     pool: PgPool,
     projection: Arc<dyn Projection>,
-    mut wake: watch::Receiver<u64>,
+    wakeups: Arc<Wakeups>,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let mut wake = wakeups.events();
     tokio::spawn(async move {
         let mut failures = 0u32;
         let mut halted = false;
@@ -268,7 +274,10 @@ pub fn spawn_follower(
             }
             let cycle = tokio::time::Instant::now();
             let pause = match catch_up(&pool, projection.as_ref()).await {
-                Ok(_) => {
+                Ok(applied) => {
+                    if applied > 0 && projection.enqueues_mail() {
+                        wakeups.mail_enqueued();
+                    }
                     if halted {
                         tracing::info!(projection = projection.name(), "projection resumed");
                     }

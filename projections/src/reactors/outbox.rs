@@ -82,6 +82,10 @@ impl Projection for MailOutbox {
         "mail_outbox"
     }
 
+    fn enqueues_mail(&self) -> bool {
+        true
+    }
+
     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
         let decode_err = |e| ProjectionError::decode(event, e);
         let job = match event.aggregate_type.as_str() {

@@ -8,11 +8,13 @@ mod cache;
 mod repository;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, CqrsFramework};
 use diia_qr_domain::RuleViolation;
+use diia_qr_projections::log::wakeups::Wakeups;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -59,9 +61,9 @@ impl<A: Aggregate + Clone> Store<A>
 where
     A::Error: RuleViolation,
 {
-    pub(super) fn new(pool: &PgPool, services: A::Services) -> Self {
+    pub(super) fn new(pool: &PgPool, wakeups: &Arc<Wakeups>, services: A::Services) -> Self {
         // The plain event store: postgres-es 0.5.0's snapshot and aggregate stores apply events twice.
-        let reads = SealingRepository::new(pool);
+        let reads = SealingRepository::new(pool, wakeups.clone());
         let commands = reads.twin();
         let cache = (A::TYPE != diia_qr_domain::share_request::ShareRequest::TYPE).then(AggregateCache::default);
         Self { cqrs: CqrsFramework::new(PersistedEventStore::new_event_store(commands), vec![], services), reads, cache }

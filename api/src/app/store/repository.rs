@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use cqrs_es::Aggregate;
+use diia_qr_projections::log::wakeups::Wakeups;
 use diia_qr_projections::personal_data::{self, DataKey, PersonalDataError};
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
@@ -64,6 +65,8 @@ pub(crate) struct SealingRepository {
     /// The events appended for each of those fresh ids, until the caller takes them: the answer
     /// to a scan is built from them, not from a second read of what was just written.
     written: Arc<Mutex<HashMap<String, Option<Vec<SerializedEvent>>>>>,
+    /// Told of each append after its commit: the followers wake without a trigger's NOTIFY.
+    wakeups: Arc<Wakeups>,
 }
 
 /// A database that is down is a connection error (503, try again); anything else is unexpected.
@@ -105,8 +108,14 @@ fn random_key() -> Result<Vec<u8>, PersistenceError> {
 }
 
 impl SealingRepository {
-    pub(crate) fn new(pool: &PgPool) -> Self {
-        Self { inner: PostgresEventRepository::new(pool.clone()), pool: pool.clone(), fresh: Arc::default(), written: Arc::default() }
+    pub(crate) fn new(pool: &PgPool, wakeups: Arc<Wakeups>) -> Self {
+        Self {
+            inner: PostgresEventRepository::new(pool.clone()),
+            pool: pool.clone(),
+            fresh: Arc::default(),
+            written: Arc::default(),
+            wakeups,
+        }
     }
 
     /// A second repository on the same pool that knows the same fresh ids.
@@ -116,6 +125,7 @@ impl SealingRepository {
             pool: self.pool.clone(),
             fresh: self.fresh.clone(),
             written: self.written.clone(),
+            wakeups: self.wakeups.clone(),
         }
     }
 
@@ -222,6 +232,7 @@ impl SealingRepository {
             .await;
         match result {
             Ok(done) if done.rows_affected() == events.len() as u64 => {
+                self.wakeups.events_appended();
                 if let Some(slot) = self.written.lock().expect("the fresh ids' events").get_mut(aggregate_id) {
                     *slot = Some(events.to_vec());
                 }
