@@ -349,7 +349,16 @@ impl Database {
                 (pg.database_url("diia_qr"), Some(pg))
             }
         };
-        let pool = PgPoolOptions::new().max_connections(24).acquire_timeout(Duration::from_secs(10)).connect(&database_url).await?;
+        // No ping before each acquire: sqlx would otherwise add a round trip to every statement
+        // (it pings again on release regardless, in the background). A connection that died with
+        // the server fails its statement with a connection error — 503, try again — and is
+        // dropped by that release ping (ADR 0010).
+        let pool = PgPoolOptions::new()
+            .max_connections(24)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&database_url)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool, embedded })
     }

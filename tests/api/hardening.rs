@@ -589,3 +589,44 @@ async fn a_session_is_opaque_and_a_suspension_ends_the_partners_sessions() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.shutdown().await;
 }
+
+/// Pooled connections are not pinged before use (ADR 0010): when the server drops them all (a
+/// restart, a failover), each one fails the statement it is handed — a 503 problem, never a
+/// 500 — and is then replaced. The engine recovers by itself, within one answer per connection.
+#[tokio::test]
+async fn connections_the_database_dropped_cost_at_most_one_503_each_and_are_replaced() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let partner = app.onboard_partner("45172831", "ТОВ «Готель „Палаццо“»").await;
+    let (status, _) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut admin = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!dropped.is_empty(), "the engine's connections were open");
+
+    const POOL: usize = 24;
+    let mut refused = 0;
+    let mut answered = 0;
+    for _ in 0..POOL + 10 {
+        let (status, body) = app.get("/api/v1/partner/branches", Some(&partner.token)).await;
+        if status == StatusCode::OK {
+            answered += 1;
+            if answered == 5 {
+                break;
+            }
+            continue;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], "storage-unavailable", "{body}");
+        refused += 1;
+    }
+    assert_eq!(answered, 5, "the engine answers again without a restart ({refused} refused)");
+    assert!(refused <= POOL, "at most one refusal per dropped connection: {refused}");
+    app.shutdown().await;
+}
