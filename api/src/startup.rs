@@ -320,6 +320,9 @@ impl Application {
     }
 }
 
+/// The connections one engine process keeps to its database, at most.
+pub const DATABASE_CONNECTIONS: u32 = 24;
+
 /// The engine's database: a given server, or the embedded cluster in the data folder, migrated.
 pub struct Database {
     pub pool: PgPool,
@@ -354,7 +357,7 @@ impl Database {
         // the server fails its statement with a connection error — 503, try again — and is
         // dropped by that release ping (ADR 0010).
         let pool = PgPoolOptions::new()
-            .max_connections(24)
+            .max_connections(DATABASE_CONNECTIONS)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect(&database_url)

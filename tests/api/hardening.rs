@@ -610,7 +610,7 @@ async fn connections_the_database_dropped_cost_at_most_one_503_each_and_are_repl
     .unwrap();
     assert!(!dropped.is_empty(), "the engine's connections were open");
 
-    const POOL: usize = 24;
+    const POOL: usize = diia_qr::startup::DATABASE_CONNECTIONS as usize;
     let mut refused = 0;
     let mut answered = 0;
     for _ in 0..POOL + 10 {

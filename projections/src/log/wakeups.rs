@@ -43,17 +43,10 @@ pub struct Wakeups {
 
 impl Default for Wakeups {
     fn default() -> Self {
-        let mut id = [0u8; 8];
-        // A clash of two instances' ids only costs a missed cross-instance wake-up (the poll
-        // covers it), so a failing random source falls back to the process id.
-        let instance = match openssl::rand::rand_bytes(&mut id) {
-            Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect(),
-            Err(_) => format!("pid-{}", std::process::id()),
-        };
         Self {
             events: watch::Sender::new(0),
             mail: watch::Sender::new(0),
-            instance,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
             events_unannounced: AtomicBool::new(false),
             mail_unannounced: AtomicBool::new(false),
             announce: Notify::new(),
