@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::qr_tokens::{token_digest, ForeignLink, QrTokens, Scanned};
-use super::store::Actor;
+use super::store::{Actor, FactRead};
 use super::{Engine, EngineError};
 
 /// One line of the citizen's history: the share and the label the app shows for it.
@@ -29,6 +29,24 @@ pub struct ShareHistoryEntry {
     pub label: &'static str,
     #[schema(value_type = crate::schemas::mirrors::ShareRow)]
     pub share: ShareRow,
+}
+
+/// The facts a scan is decided on: the service and, once it exists, its branch and partner,
+/// with the version of each they were taken at.
+pub(super) struct ScanFacts {
+    pub(super) service: Service,
+    pub(super) recipient: Option<(Branch, Partner)>,
+    read: Vec<FactRead>,
+}
+
+impl ScanFacts {
+    /// What scanning `token` opens, by every scan rule.
+    fn decide(&self, token: &str) -> Result<ShareSnapshot, EngineError> {
+        let Some((branch, partner)) = &self.recipient else {
+            return Err(EngineError::rule(&ScanError::UnknownQr));
+        };
+        ShareSnapshot::for_scan(partner, branch, &self.service, &token_digest(token)).map_err(|e| EngineError::rule(&e))
+    }
 }
 
 /// The events of one aggregate out of a read of several.
@@ -79,32 +97,42 @@ impl Engine {
         }
     }
 
-    /// What a QR token leads to, checked by every scan rule; the service id when the token names one.
+    /// What a QR token leads to, checked by every scan rule on what the log has now; the
+    /// service id when the token names one that exists.
     pub(super) async fn snapshot_for_token(&self, token: &str) -> (Option<Uuid>, Result<ShareSnapshot, EngineError>) {
         let Some(service_id) = QrTokens::service_of(token) else {
             return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
         };
-        let (service, recipient) = match self.scan_facts(service_id).await {
-            Ok(facts) => facts,
-            Err(e) => return (None, Err(e)),
-        };
-        // A token's service id is only the token's claim: refusals are counted under it once the
-        // service exists, so forged tokens naming random services cannot grow the counters.
-        let Some((branch, partner)) = recipient else {
-            return (None, Err(EngineError::rule(&ScanError::UnknownQr)));
-        };
-        let snapshot = ShareSnapshot::for_scan(&partner, &branch, &service, &token_digest(token)).map_err(|e| EngineError::rule(&e));
-        (Some(service_id), snapshot)
+        match self.scan_facts(service_id).await {
+            Ok(facts) => (facts.recipient.is_some().then_some(service_id), facts.decide(token)),
+            Err(e) => (None, Err(e)),
+        }
+    }
+
+    /// The service, branch and partner as held in memory, with no query; `None` unless all
+    /// three are held. Only ever a first guess: see [`Engine::scan`].
+    fn held_scan_facts(&self, service_id: Uuid) -> Option<ScanFacts> {
+        let service_key = service_id.to_string();
+        let (service, service_sequence) = self.services.cached(&service_key)?;
+        let (branch_key, partner_key) = (service.branch_id()?.to_string(), service.partner_id()?.to_string());
+        let (branch, branch_sequence) = self.branches.cached(&branch_key)?;
+        let (partner, partner_sequence) = self.partners.cached(&partner_key)?;
+        let read = vec![
+            (Service::TYPE, service_key, service_sequence),
+            (Branch::TYPE, branch_key, branch_sequence),
+            (Partner::TYPE, partner_key, partner_sequence),
+        ];
+        Some(ScanFacts { service, recipient: Some((branch, partner)), read })
     }
 
     /// A service and, once it exists, its branch and partner, as the log has them now: one
     /// query when the service is in memory (the events after each version held), two when not.
-    pub(super) async fn scan_facts(&self, service_id: Uuid) -> Result<(Service, Option<(Branch, Partner)>), EngineError> {
+    pub(super) async fn scan_facts(&self, service_id: Uuid) -> Result<ScanFacts, EngineError> {
         let service_key = service_id.to_string();
         let held = self.services.cached(&service_key);
         // A service never changes its branch or partner: the version held names them.
         let known = held.as_ref().and_then(|(s, _)| Some((s.branch_id()?, s.partner_id()?)));
-        let (service, (branch_id, partner_id), mut fresh, wants) = match known {
+        let ((service, service_sequence), (branch_id, partner_id), mut fresh, wants) = match known {
             Some(ids) => {
                 let service_after = held.as_ref().map_or(0, |(_, sequence)| *sequence);
                 let mut wants = self.recipient_wants(ids);
@@ -114,21 +142,26 @@ impl Engine {
                 (self.services.brought_up_to_date(&service_key, service_after, events).await?, ids, fresh, wants)
             }
             None => {
-                let service = self.services.load(service_id).await?;
+                let (service, sequence) = self.services.load_with_sequence(service_id).await?;
                 let (Some(branch_id), Some(partner_id)) = (service.branch_id(), service.partner_id()) else {
-                    return Ok((service, None));
+                    return Ok(ScanFacts { service, recipient: None, read: Vec::new() });
                 };
                 let wants = self.recipient_wants((branch_id, partner_id));
                 let fresh = self.services.reads().events_after_many(&wants).await?;
-                (service, (branch_id, partner_id), fresh, wants)
+                ((service, sequence), (branch_id, partner_id), fresh, wants)
             }
         };
         let (branch_key, partner_key) = (branch_id.to_string(), partner_id.to_string());
         let branch_events = take_events(&mut fresh, Branch::TYPE, &branch_key);
         let partner_events = take_events(&mut fresh, Partner::TYPE, &partner_key);
-        let branch = self.branches.brought_up_to_date(&branch_key, wants[0].2, branch_events).await?;
-        let partner = self.partners.brought_up_to_date(&partner_key, wants[1].2, partner_events).await?;
-        Ok((service, Some((branch, partner))))
+        let (branch, branch_sequence) = self.branches.brought_up_to_date(&branch_key, wants[0].2, branch_events).await?;
+        let (partner, partner_sequence) = self.partners.brought_up_to_date(&partner_key, wants[1].2, partner_events).await?;
+        let read = vec![
+            (Service::TYPE, service_key, service_sequence),
+            (Branch::TYPE, branch_key, branch_sequence),
+            (Partner::TYPE, partner_key, partner_sequence),
+        ];
+        Ok(ScanFacts { service, recipient: Some((branch, partner)), read })
     }
 
     /// The branch and the partner, each after the version held (branch first, partner second).
@@ -157,31 +190,61 @@ impl Engine {
 
     /// Resolves a scanned QR into a new share request, answered with the request as opened.
     /// Refused scans are counted per service and reason.
+    ///
+    /// The scan is decided first on the service, branch and partner held in memory, and the
+    /// append checks, in its one statement, that none of them has moved on. Only when one has (a
+    /// partner suspended, a QR revoked, here or by another instance), when they are not all
+    /// held, or when the versions held would refuse, is it decided again on what the log has
+    /// now: a refusal is never decided on memory alone.
     pub async fn scan(&self, citizen: &Rnokpp, scanned: &str) -> Result<(Uuid, ShareRequest), EngineError> {
-        let (service_id, snapshot) = match self.resolve_scanned(scanned).await {
-            Ok(token) => self.snapshot_for_token(&token).await,
-            Err(e) => (None, Err(e)),
+        // Memory, then the log, then the log again if it moved on in between: past that the
+        // recipient is changing faster than a citizen could act on it.
+        const DECISIONS: usize = 3;
+        let token = match self.resolve_scanned(scanned).await {
+            Ok(token) => token,
+            Err(e) => return Err(self.refused_scan(None, e).await),
         };
-        let snapshot = match snapshot {
-            Ok(s) => s,
-            Err(e) => {
-                if let Some(code) = e.rule_code() {
-                    counters::count_refused_scan(&self.pool, service_id, code).await;
-                }
-                return Err(e);
-            }
+        let Some(service_id) = QrTokens::service_of(&token) else {
+            return Err(self.refused_scan(None, EngineError::rule(&ScanError::UnknownQr)).await);
         };
         let share_request_id = Uuid::new_v4();
-        let now = self.clock.now();
-        let command = ShareRequestCommand::Open {
-            share_request_id,
-            citizen: citizen.clone(),
-            snapshot,
-            opened_at: now,
-            expires_at: now + self.settings.share_ttl,
-        };
-        let opened = self.shares.execute_new(share_request_id, command, &Actor::citizen_of(share_request_id), now).await?;
-        Ok((share_request_id, opened))
+        let mut held = self.held_scan_facts(service_id);
+        for _ in 0..DECISIONS {
+            let from_memory = held.is_some();
+            let facts = match held.take() {
+                Some(facts) => facts,
+                None => self.scan_facts(service_id).await?,
+            };
+            let snapshot = match facts.decide(&token) {
+                Ok(snapshot) => snapshot,
+                Err(_) if from_memory => continue,
+                // A token's service id is only the token's claim: refusals are counted under it
+                // once the service exists, so forged tokens naming random services cannot grow
+                // the counters.
+                Err(e) => return Err(self.refused_scan(facts.recipient.is_some().then_some(service_id), e).await),
+            };
+            let now = self.clock.now();
+            let command = ShareRequestCommand::Open {
+                share_request_id,
+                citizen: citizen.clone(),
+                snapshot,
+                opened_at: now,
+                expires_at: now + self.settings.share_ttl,
+            };
+            let actor = Actor::citizen_of(share_request_id);
+            if let Some(opened) = self.shares.execute_new_if_unchanged(share_request_id, command, &actor, now, facts.read).await? {
+                return Ok((share_request_id, opened));
+            }
+        }
+        Err(EngineError::Unavailable("the QR's service, branch or partner kept changing during the scan".into()))
+    }
+
+    /// `refusal`, counted per service and reason when it is a rule's.
+    async fn refused_scan(&self, service_id: Option<Uuid>, refusal: EngineError) -> EngineError {
+        if let Some(code) = refusal.rule_code() {
+            counters::count_refused_scan(&self.pool, service_id, code).await;
+        }
+        refusal
     }
 
     /// A citizen's own request; someone else's is "not found", never "forbidden".
@@ -224,7 +287,7 @@ impl Engine {
         let share = self.share_request(citizen, id).await?;
         let recipient = match share.snapshot() {
             Some(snapshot) => {
-                let (service, recipient) = self.scan_facts(snapshot.service_id).await?;
+                let ScanFacts { service, recipient, .. } = self.scan_facts(snapshot.service_id).await?;
                 let (branch, partner) = recipient.ok_or_else(|| EngineError::Internal("a scanned service has no branch".into()))?;
                 let digest = token_digest(&self.qr_tokens.token(snapshot.service_id, snapshot.qr_version));
                 snapshot.recheck(&partner, &branch, &service, &digest)

@@ -50,9 +50,10 @@ impl<A: Aggregate + Clone> AggregateCache<A> {
         self.entries.lock().expect("the aggregate cache").get(id).map(|(_, s)| *s)
     }
 
-    /// The version held, brought forward by `events` (the log's events after `after`). `None`
-    /// when the version held is older than `after` (evicted meanwhile): the caller loads in full.
-    pub(super) fn advance(&self, id: &str, after: usize, events: Vec<SerializedEvent>) -> Result<Option<A>, EngineError> {
+    /// The version held, brought forward by `events` (the log's events after `after`), and its
+    /// sequence. `None` when the version held is older than `after` (evicted meanwhile): the
+    /// caller loads in full.
+    pub(super) fn advance(&self, id: &str, after: usize, events: Vec<SerializedEvent>) -> Result<Option<(A, usize)>, EngineError> {
         let (base, held) = self.entries.lock().expect("the aggregate cache").get(id).cloned().unwrap_or_default();
         if held < after {
             return Ok(None);
@@ -69,6 +70,6 @@ impl<A: Aggregate + Clone> AggregateCache<A> {
                 entries.insert(id.to_string(), (aggregate.clone(), sequence));
             }
         }
-        Ok(Some(aggregate))
+        Ok(Some((aggregate, sequence)))
     }
 }

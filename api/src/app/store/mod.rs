@@ -19,6 +19,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use self::cache::AggregateCache;
+pub(super) use self::repository::FactRead;
 use self::repository::SealingRepository;
 
 use super::EngineError;
@@ -72,6 +73,11 @@ where
     /// The aggregate as the log has it now: one query either way (for the events after the
     /// cached version, or for all of them).
     pub(super) async fn load(&self, id: Uuid) -> Result<A, EngineError> {
+        Ok(self.load_with_sequence(id).await?.0)
+    }
+
+    /// [`Store::load`], with the sequence of the version loaded.
+    pub(super) async fn load_with_sequence(&self, id: Uuid) -> Result<(A, usize), EngineError> {
         let id = id.to_string();
         let after = self.cached_sequence(&id);
         let events = self.reads.events_after(A::TYPE, &id, after).await?;
@@ -89,18 +95,18 @@ where
     }
 
     /// The aggregate after applying `events` — the log's events of `id` after `after` — to the
-    /// version held. A version evicted meanwhile is loaded again in full.
-    pub(super) async fn brought_up_to_date(&self, id: &str, after: usize, events: Vec<SerializedEvent>) -> Result<A, EngineError> {
+    /// version held, and its sequence. A version evicted meanwhile is loaded again in full.
+    pub(super) async fn brought_up_to_date(&self, id: &str, after: usize, events: Vec<SerializedEvent>) -> Result<(A, usize), EngineError> {
         let advanced = match &self.cache {
             Some(cache) => cache.advance(id, after, events)?,
-            None if after == 0 => Some(cache::replay(A::default(), 0, events)?.0),
+            None if after == 0 => Some(cache::replay(A::default(), 0, events)?),
             None => None,
         };
         match advanced {
-            Some(aggregate) => Ok(aggregate),
+            Some(versioned) => Ok(versioned),
             None => {
                 let events = self.reads.events_after(A::TYPE, id, 0).await?;
-                Ok(cache::replay(A::default(), 0, events)?.0)
+                cache::replay(A::default(), 0, events)
             }
         }
     }
@@ -127,6 +133,27 @@ where
         // The new aggregate is its first events applied to nothing: no read of what was just written.
         let events = written.ok_or_else(|| EngineError::Internal(format!("the events of new {} {key} were not kept", A::TYPE)))?;
         Ok(cache::replay(A::default(), 0, events)?.0)
+    }
+
+    /// [`Store::execute_new`] for a command decided on `facts` (aggregates at the versions read):
+    /// `None`, with nothing appended, when one of them has moved on since — decide again on what
+    /// the log has now. The check is part of the append's one statement, so a command decided on
+    /// versions held in memory needs no read when they are still current.
+    pub(super) async fn execute_new_if_unchanged(
+        &self,
+        id: Uuid,
+        command: A::Command,
+        actor: &Actor,
+        issued_at: DateTime<Utc>,
+        facts: Vec<FactRead>,
+    ) -> Result<Option<A>, EngineError> {
+        let key = id.to_string();
+        self.reads.expect_unchanged(&key, facts);
+        let executed = self.execute_new(id, command, actor, issued_at).await;
+        if self.reads.take_stale(&key) {
+            return Ok(None);
+        }
+        executed.map(Some)
     }
 
     pub(super) async fn execute(&self, id: Uuid, command: A::Command, actor: &Actor, issued_at: DateTime<Utc>) -> Result<(), EngineError> {

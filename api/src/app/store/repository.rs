@@ -35,18 +35,26 @@ const LOAD_MANY: &str = "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.
    JOIN events e ON e.aggregate_type = w.aggregate_type AND e.aggregate_id = w.aggregate_id AND e.sequence > w.after
   ORDER BY e.aggregate_type, e.aggregate_id, e.sequence";
 
-/// Every event of one command in one statement. A share request's first events also file its
-/// fresh data key; if that id already has one, nothing is appended (the caller sees a conflict,
-/// as it would from the primary key).
-const APPEND: &str = "WITH fresh_key AS (
+/// Every event of one command in one statement, if the facts the command was decided on — the
+/// aggregates in `$10..$12`, each at the version read — have not moved on meanwhile. A share
+/// request's first events also file its fresh data key; if that id already has one, nothing is
+/// appended (the caller sees a conflict, as it would from the primary key).
+const APPEND: &str = "WITH stale AS (
+        SELECT 1 FROM UNNEST($10::text[], $11::text[], $12::bigint[]) AS g(aggregate_type, aggregate_id, after)
+         WHERE EXISTS (SELECT 1 FROM events e
+                        WHERE e.aggregate_type = g.aggregate_type AND e.aggregate_id = g.aggregate_id AND e.sequence > g.after)),
+    fresh_key AS (
         INSERT INTO share_data_keys (share_request_id, data_key)
-        SELECT $8::uuid, $9::bytea WHERE $8::uuid IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING 1)
-    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
-      FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::json[], $7::json[])
-           AS e(sequence, event_type, event_version, payload, metadata)
-     WHERE $8::uuid IS NULL OR EXISTS (SELECT 1 FROM fresh_key)";
+        SELECT $8::uuid, $9::bytea WHERE $8::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stale)
+        ON CONFLICT DO NOTHING RETURNING 1),
+    appended AS (
+        INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+        SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+          FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::json[], $7::json[])
+               AS e(sequence, event_type, event_version, payload, metadata)
+         WHERE NOT EXISTS (SELECT 1 FROM stale) AND ($8::uuid IS NULL OR EXISTS (SELECT 1 FROM fresh_key))
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM appended) AS appended, EXISTS (SELECT 1 FROM stale) AS stale";
 
 /// A share request's data key, made on first use for requests opened before keys were filed
 /// with their first events; NULL once destroyed.
@@ -54,6 +62,9 @@ const KEY: &str = "WITH made AS (
         INSERT INTO share_data_keys (share_request_id, data_key) VALUES ($1, $2)
         ON CONFLICT DO NOTHING RETURNING data_key)
     SELECT data_key FROM made UNION ALL SELECT data_key FROM share_data_keys WHERE share_request_id = $1";
+
+/// An aggregate a command was decided on, and the version of it read: (type, id, sequence).
+pub(crate) type FactRead = (&'static str, String, usize);
 
 pub(crate) struct SealingRepository {
     inner: PostgresEventRepository,
@@ -65,6 +76,10 @@ pub(crate) struct SealingRepository {
     /// The events appended for each of those fresh ids, until the caller takes them: the answer
     /// to a scan is built from them, not from a second read of what was just written.
     written: Arc<Mutex<HashMap<String, Option<Vec<SerializedEvent>>>>>,
+    /// For the next append of an id: the aggregates its command was decided on and the version
+    /// of each read; the append goes in only if none has moved on, else the id is `stale`.
+    facts_read: Arc<Mutex<HashMap<String, Vec<FactRead>>>>,
+    stale: Arc<Mutex<HashSet<String>>>,
     /// Told of each append after its commit: the followers wake without a trigger's NOTIFY.
     wakeups: Arc<Wakeups>,
 }
@@ -114,6 +129,8 @@ impl SealingRepository {
             pool: pool.clone(),
             fresh: Arc::default(),
             written: Arc::default(),
+            facts_read: Arc::default(),
+            stale: Arc::default(),
             wakeups,
         }
     }
@@ -125,6 +142,8 @@ impl SealingRepository {
             pool: self.pool.clone(),
             fresh: self.fresh.clone(),
             written: self.written.clone(),
+            facts_read: self.facts_read.clone(),
+            stale: self.stale.clone(),
             wakeups: self.wakeups.clone(),
         }
     }
@@ -133,6 +152,18 @@ impl SealingRepository {
     pub(crate) fn expect_new(&self, id: &str) {
         self.fresh.lock().expect("the fresh ids").insert(id.to_string());
         self.written.lock().expect("the fresh ids' events").insert(id.to_string(), None);
+    }
+
+    /// The next append of `id` goes in only if none of `facts` has moved past the version read.
+    pub(crate) fn expect_unchanged(&self, id: &str, facts: Vec<FactRead>) {
+        self.facts_read.lock().expect("the facts read").insert(id.to_string(), facts);
+    }
+
+    /// Whether the last append of `id` was refused because a fact it was decided on had moved
+    /// on; forgets it (and any facts not used).
+    pub(crate) fn take_stale(&self, id: &str) -> bool {
+        self.facts_read.lock().expect("the facts read").remove(id);
+        self.stale.lock().expect("the stale ids").remove(id)
     }
 
     /// The events appended for fresh `id` (as the command made them, not sealed), and forgets
@@ -218,6 +249,7 @@ impl SealingRepository {
             }
             payloads.push(payload);
         }
+        let facts = self.facts_read.lock().expect("the facts read").remove(aggregate_id).unwrap_or_default();
         let result = sqlx::query(APPEND)
             .bind(aggregate_type)
             .bind(aggregate_id)
@@ -228,15 +260,22 @@ impl SealingRepository {
             .bind(events.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
             .bind(fresh_key.as_ref().and(share_id))
             .bind(fresh_key)
-            .execute(&self.pool)
+            .bind(facts.iter().map(|f| f.0).collect::<Vec<_>>())
+            .bind(facts.iter().map(|f| f.1.as_str()).collect::<Vec<_>>())
+            .bind(facts.iter().map(|f| f.2 as i64).collect::<Vec<_>>())
+            .fetch_one(&self.pool)
             .await;
-        match result {
-            Ok(done) if done.rows_affected() == events.len() as u64 => {
+        match result.map(|row| (row.get::<i64, _>("appended"), row.get::<bool, _>("stale"))) {
+            Ok((appended, _)) if appended == events.len() as i64 => {
                 self.wakeups.events_appended();
                 if let Some(slot) = self.written.lock().expect("the fresh ids' events").get_mut(aggregate_id) {
                     *slot = Some(events.to_vec());
                 }
                 Ok(())
+            }
+            Ok((_, true)) => {
+                self.stale.lock().expect("the stale ids").insert(aggregate_id.to_string());
+                Err(PersistenceError::OptimisticLockError)
             }
             Ok(_) => Err(PersistenceError::OptimisticLockError),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => Err(PersistenceError::OptimisticLockError),
